@@ -1,0 +1,63 @@
+"""The AWS wire protocols, driven by botocore's service models.
+
+A :class:`Protocol` turns an :class:`HttpRequest` into the operation's input parameters (a
+dict shaped like the model's input shape, exactly what a boto3 caller passed) and a result
+dict (shaped like the output shape) or an :class:`AwsError` into an :class:`HttpResponse`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import Any
+
+from botocore.model import OperationModel, ServiceModel
+
+from sagebrush.aws.errors import AwsError
+from sagebrush.aws.http import HttpRequest, HttpResponse
+
+
+class Protocol(ABC):
+    name: str
+
+    def __init__(self, service: ServiceModel) -> None:
+        self.service = service
+
+    @abstractmethod
+    async def parse_request(
+        self, operation: OperationModel, request: HttpRequest, uri_params: Mapping[str, str]
+    ) -> dict[str, Any]:
+        """The operation's input parameters; raises AwsError for malformed input.
+
+        ``uri_params`` are the labels the router matched in the ``requestUri`` template
+        (REST protocols only), already percent-decoded. A streaming blob payload becomes a
+        :class:`~sagebrush.aws.streams.PayloadStream` and is not read here.
+        """
+
+    @abstractmethod
+    def serialize_response(
+        self, operation: OperationModel, result: Mapping[str, Any], request_id: str
+    ) -> HttpResponse:
+        """Render a provider's result (keys are output-shape member names)."""
+
+    @abstractmethod
+    def serialize_error(
+        self, error: AwsError, operation: OperationModel | None, request_id: str
+    ) -> HttpResponse:
+        """Render an error the way botocore's parser for this protocol reads it."""
+
+
+def protocol_for(service: ServiceModel, name: str | None = None) -> Protocol:
+    """The protocol implementation for a service (``name`` overrides the model's default)."""
+    from sagebrush.aws.protocols.json import JsonProtocol
+    from sagebrush.aws.protocols.query import QueryProtocol
+    from sagebrush.aws.protocols.rest_json import RestJsonProtocol
+    from sagebrush.aws.protocols.rest_xml import RestXmlProtocol
+
+    classes: dict[str, type[Protocol]] = {
+        "json": JsonProtocol,
+        "query": QueryProtocol,
+        "rest-json": RestJsonProtocol,
+        "rest-xml": RestXmlProtocol,
+    }
+    return classes[name or service.protocol](service)

@@ -1,0 +1,125 @@
+"""How clients find the server of a data directory: ``<home>/server.json`` and the SDK config.
+
+``serve`` writes both; ``env`` and ``status`` read them. The SDK config file is the way to
+keep the sagemaker SDK offline: it names the default bucket (so ``default_bucket()`` skips
+its hard-coded STS endpoint), opts out of telemetry and gives default role ARNs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from sagebrush.config import DEFAULT_ACCESS_KEY, Settings
+
+SERVER_FILE = "server.json"
+SDK_CONFIG_FILE = "sagemaker-config.yaml"
+DEFAULT_ROLE_NAME = "SagebrushExecutionRole"
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    url: str
+    host: str
+    port: int
+    pid: int
+    region: str
+    account_id: str
+
+    @classmethod
+    def for_settings(cls, settings: Settings, port: int) -> ServerInfo:
+        host = settings.host
+        shown = "127.0.0.1" if host in {"0.0.0.0", ""} else host  # noqa: S104
+        if ":" in shown:
+            shown = f"[{shown}]"
+        return cls(
+            url=f"http://{shown}:{port}",
+            host=host,
+            port=port,
+            pid=os.getpid(),
+            region=settings.region,
+            account_id=settings.account_id,
+        )
+
+
+def default_bucket(settings: Settings) -> str:
+    return f"sagemaker-{settings.region}-{settings.account_id}"
+
+
+def role_arn(settings: Settings) -> str:
+    return f"arn:aws:iam::{settings.account_id}:role/{DEFAULT_ROLE_NAME}"
+
+
+def record_server(settings: Settings, info: ServerInfo) -> None:
+    settings.home.mkdir(parents=True, exist_ok=True)
+    _write_atomic(settings.home / SERVER_FILE, json.dumps(asdict(info), indent=2))
+    write_sdk_config(settings)
+
+
+def forget_server(settings: Settings, info: ServerInfo) -> None:
+    path = settings.home / SERVER_FILE
+    current = read_server(settings.home)
+    if current is not None and current.pid == info.pid:
+        path.unlink(missing_ok=True)
+
+
+def read_server(home: Path) -> ServerInfo | None:
+    try:
+        data = json.loads((home / SERVER_FILE).read_text())
+        return ServerInfo(**data)
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def write_sdk_config(settings: Settings) -> Path:
+    """Write the sagemaker SDK's user config (JSON, which is valid YAML)."""
+    role = role_arn(settings)
+    config = {
+        "SchemaVersion": "1.0",
+        "SageMaker": {
+            "PythonSDK": {
+                "Modules": {
+                    "Session": {"DefaultS3Bucket": default_bucket(settings)},
+                    "TelemetryOptOut": True,
+                }
+            },
+            "TrainingJob": {"RoleArn": role},
+            "ProcessingJob": {"RoleArn": role},
+            "Model": {"ExecutionRoleArn": role},
+            "CompilationJob": {"RoleArn": role},
+            "AutoMLJob": {"RoleArn": role},
+            "Pipeline": {"RoleArn": role},
+        },
+    }
+    path = settings.home / SDK_CONFIG_FILE
+    settings.home.mkdir(parents=True, exist_ok=True)
+    _write_atomic(path, json.dumps(config, indent=2))
+    return path
+
+
+def export_lines(settings: Settings, info: ServerInfo) -> list[str]:
+    secret = settings.credentials.get(DEFAULT_ACCESS_KEY)
+    key, secret = (
+        (DEFAULT_ACCESS_KEY, secret)
+        if secret is not None
+        else next(iter(settings.credentials.items()))
+    )
+    values = {
+        "AWS_ENDPOINT_URL": info.url,
+        "AWS_DEFAULT_REGION": info.region,
+        "AWS_REGION": info.region,
+        "AWS_ACCESS_KEY_ID": key,
+        "AWS_SECRET_ACCESS_KEY": secret,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "SAGEMAKER_USER_CONFIG_OVERRIDE": str(settings.home / SDK_CONFIG_FILE),
+    }
+    return [f"export {name}={shlex.quote(value)}" for name, value in values.items()]
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    tmp.replace(path)

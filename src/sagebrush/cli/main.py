@@ -1,0 +1,67 @@
+"""The ``sagebrush`` command. Every subcommand but ``serve`` talks to the server as a client."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from sagebrush import __version__
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sagebrush",
+        description="A self-hosted machine-learning platform that speaks SageMaker's APIs.",
+    )
+    parser.add_argument("--version", action="version", version=f"sagebrush {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the server in the foreground")
+    _home_option(serve)
+    serve.add_argument("--host", help="address to bind (default 127.0.0.1; SAGEBRUSH_HOST)")
+    serve.add_argument(
+        "--port", type=int, help="port to bind; 0 picks a free one (default 4510; SAGEBRUSH_PORT)"
+    )
+    serve.add_argument("--db", help="SQLAlchemy database URL (default: SQLite in the home)")
+    serve.add_argument(
+        "--auth",
+        choices=["auto", "on", "off"],
+        help="verify SigV4 signatures (auto: only when not bound to loopback)",
+    )
+    serve.add_argument("--region", help="default region (default us-east-1)")
+    serve.add_argument("--account-id", help="the 12-digit account id (default 000000000000)")
+    serve.add_argument("--log-level", help="debug, info, warning, error")
+
+    env = commands.add_parser("env", help="print the export lines that point clients here")
+    _home_option(env)
+
+    status = commands.add_parser("status", help="what the server holds and where")
+    _home_option(status)
+    status.add_argument("--json", action="store_true", help="print the raw JSON")
+    return parser
+
+
+def _home_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--home", help="data directory (default ~/.local/share/sagebrush)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        from sagebrush.cli.serve import serve
+
+        return serve(args)
+    if args.command == "env":
+        from sagebrush.cli.client import print_env
+
+        return print_env(args)
+    if args.command == "status":
+        from sagebrush.cli.client import print_status
+
+        return print_status(args)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

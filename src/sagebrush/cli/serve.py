@@ -1,0 +1,88 @@
+"""``sagebrush serve``: bind one port, print how to reach it, serve until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import socket
+import sys
+
+from sagebrush.cli.discovery import ServerInfo, export_lines, forget_server, record_server
+from sagebrush.config import Settings, load_settings
+
+
+def serve(args: argparse.Namespace) -> int:
+    try:
+        settings = load_settings(
+            home=args.home,
+            host=args.host,
+            port=args.port,
+            db=args.db,
+            auth=args.auth,
+            region=args.region,
+            account_id=args.account_id,
+            log_level=args.log_level,
+        )
+    except ValueError as exc:
+        print(f"sagebrush: invalid configuration: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        sock = _bind(settings)
+    except OSError as exc:
+        print(f"sagebrush: cannot listen on {settings.host}:{settings.port}: {exc}", file=sys.stderr)
+        return 1
+    port = sock.getsockname()[1]
+    from sagebrush.gateway.app import create_app
+
+    app = create_app(settings)
+    info = ServerInfo.for_settings(settings, port)
+    record_server(settings, info)
+    try:
+        _banner(settings, info)
+        _run(app, sock, settings)
+    finally:
+        forget_server(settings, info)
+        sock.close()
+    return 0
+
+
+def _bind(settings: Settings) -> socket.socket:
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((settings.host, settings.port))
+    # Listening before uvicorn starts lets clients that read the banner connect at once:
+    # the kernel queues them until the loop accepts.
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _banner(settings: Settings, info: ServerInfo) -> None:
+    verification = "on" if settings.verify_signatures else "off (loopback)"
+    print(f"Sagebrush listening on {info.url}", flush=True)
+    print(f"  home: {settings.home}   signature verification: {verification}")
+    print("  Point AWS clients here with:")
+    for line in export_lines(settings, info):
+        print(f"    {line}")
+    sys.stdout.flush()
+
+
+def _run(app: object, sock: socket.socket, settings: Settings) -> None:
+    import uvicorn
+
+    config = uvicorn.Config(
+        app,  # type: ignore[arg-type]
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        lifespan="on",
+        http="httptools",
+        loop="uvloop",
+        timeout_keep_alive=75,
+        # botocore keeps connections alive; 100-continue is answered by uvicorn itself when
+        # the app first reads the body.
+    )
+    uvicorn.Server(config).run(sockets=[sock])

@@ -1,0 +1,57 @@
+"""The app factory: one ASGI app serving every AWS API and Sagebrush's own endpoints."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.routing import Mount, Route
+
+from sagebrush.aws.models import ServiceCatalog
+from sagebrush.config import Settings
+from sagebrush.gateway.aws import AwsGateway
+from sagebrush.gateway.internal import health, status
+from sagebrush.services.base import Runtime
+from sagebrush.services.registry import ProviderRegistry
+from sagebrush.state.db import Database
+from sagebrush.storage import FilesystemObjectStore
+
+log = logging.getLogger(__name__)
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    """Open (and migrate) the database and the object store for ``settings.home``."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.database_url)
+    db.migrate()
+    objects = FilesystemObjectStore(settings.objects_dir, db)
+    objects.recover()
+    return Runtime(settings=settings, catalog=ServiceCatalog(), db=db, objects=objects)
+
+
+def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
+    runtime = runtime or build_runtime(settings)
+    registry = ProviderRegistry(runtime)
+    gateway = AwsGateway(runtime, registry)
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        log.info("sagebrush ready: home=%s db=%s", settings.home, runtime.db.engine.url)
+        try:
+            yield
+        finally:
+            runtime.db.dispose()
+
+    app = Starlette(
+        routes=[
+            Route("/_sagebrush/health", health, methods=["GET"]),
+            Route("/_sagebrush/status", status, methods=["GET"]),
+            Mount("/", app=gateway),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    app.state.registry = registry
+    return app

@@ -1,0 +1,179 @@
+"""The AWS request chain: route → authenticate → parse → validate → dispatch → serialize.
+
+Errors are rendered here and only here: an :class:`AwsError` in the protocol of the
+request, anything else logged with its traceback and answered as ``InternalFailure`` —
+never a traceback on the wire.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+from botocore.model import OperationModel
+
+from sagebrush.aws.errors import AwsError, internal_error
+from sagebrush.aws.http import Body, Headers, HttpRequest, HttpResponse
+from sagebrush.aws.protocols import Protocol, protocol_for
+from sagebrush.aws.routing import Route, Router
+from sagebrush.aws.sigv4 import SigV4Info, parse_credentials, verify
+from sagebrush.aws.validate import validate_input
+from sagebrush.services.base import RequestContext, Runtime
+from sagebrush.services.registry import ProviderRegistry
+
+log = logging.getLogger(__name__)
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+
+# The error code for input that fails the model's constraints, per protocol.
+_VALIDATION_CODE = {"json": "ValidationException", "rest-json": "ValidationException",
+                    "query": "ValidationError"}
+
+
+class AwsGateway:
+    """A plain ASGI app: the hot path stays free of framework layers."""
+
+    def __init__(self, runtime: Runtime, registry: ProviderRegistry) -> None:
+        self.runtime = runtime
+        self.registry = registry
+        self.router = Router(runtime.catalog)
+        self._protocols: dict[tuple[str, str], Protocol] = {}
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        request = _http_request(scope, receive)
+        request_id = str(uuid.uuid4())
+        route: Route | None = None
+        try:
+            info = parse_credentials(request)
+            scope_service = info.service if info else None
+            if scope_service and scope_service not in self.runtime.catalog.signing_names:
+                raise AwsError(
+                    "NotImplemented", f"Sagebrush does not serve the AWS service {scope_service}.",
+                    501, sender_fault=False,
+                )
+            route = await self.router.resolve(request, scope_service)
+            if self.runtime.settings.verify_signatures:
+                await self._authenticate(request, route, info)
+            response = await self._handle(request, route, info, request_id)
+        except AwsError as error:
+            response = self._error(request, route, error, request_id)
+        except Exception:
+            log.exception("request %s failed: %s %s", request_id, request.method, request.raw_path)
+            response = self._error(request, route, internal_error(request_id), request_id)
+        await _send(response, send, head=request.method == "HEAD")
+
+    async def _handle(
+        self, request: HttpRequest, route: Route, info: SigV4Info | None, request_id: str
+    ) -> HttpResponse:
+        protocol = self._protocol(route.service, route.protocol)
+        operation = route.operation
+        params = await protocol.parse_request(operation, request, route.uri_params)
+        code = _VALIDATION_CODE.get(route.protocol)
+        if code is not None:
+            validate_input(operation, params, error_code=code)
+        settings = self.runtime.settings
+        ctx = RequestContext(
+            request_id=request_id,
+            account_id=settings.account_id,
+            region=info.region if info and info.region else settings.region,
+            service=route.service,
+            operation=operation.name,
+            access_key=info.access_key if info else None,
+            request=request,
+        )
+        result = await self.registry.dispatch(ctx, params)
+        return protocol.serialize_response(operation, result, request_id)
+
+    async def _authenticate(
+        self, request: HttpRequest, route: Route, info: SigV4Info | None
+    ) -> None:
+        if info is None:
+            if route.service == "s3":
+                raise AwsError("AccessDenied", "Access Denied", 403)
+            raise AwsError(
+                "MissingAuthenticationTokenException", "Missing Authentication Token", 403
+            )
+        body_sha256 = None
+        if route.service != "s3":
+            body_sha256 = hashlib.sha256(await request.body.read()).hexdigest()
+        verify(
+            request,
+            info,
+            self.runtime.settings.credentials.get,
+            datetime.now(UTC),
+            body_sha256,
+            s3=route.service == "s3",
+        )
+
+    def _protocol(self, service: str, name: str) -> Protocol:
+        key = (service, name)
+        found = self._protocols.get(key)
+        if found is None:
+            found = protocol_for(self.runtime.catalog.model(service), name)
+            self._protocols[key] = found
+        return found
+
+    def _error(
+        self, request: HttpRequest, route: Route | None, error: AwsError, request_id: str
+    ) -> HttpResponse:
+        service, name = (route.service, route.protocol) if route else _guess_protocol(request)
+        operation: OperationModel | None = route.operation if route else None
+        return self._protocol(service, name).serialize_error(error, operation, request_id)
+
+
+def _guess_protocol(request: HttpRequest) -> tuple[str, str]:
+    """The protocol to render an error in when the request could not be routed."""
+    if "x-amz-target" in request.headers:
+        return "sagemaker", "json"
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        return "sts", "query"
+    if request.raw_path.startswith("/endpoints/"):
+        return "sagemaker-runtime", "rest-json"
+    return "s3", "rest-xml"
+
+
+def _http_request(scope: Scope, receive: Any) -> HttpRequest:
+    async def chunks() -> AsyncIterator[bytes]:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise AwsError("IncompleteBody", "The client disconnected mid-request.", 400)
+            yield message.get("body", b"")
+            if not message.get("more_body", False):
+                return
+
+    raw_path = scope.get("raw_path") or scope["path"].encode()
+    query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+    headers = Headers((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"])
+    client = scope.get("client") or ("", 0)
+    return HttpRequest(
+        method=scope["method"],
+        raw_path=raw_path.decode("latin-1").split("?", 1)[0],
+        query=query,
+        headers=headers,
+        body=Body(chunks),
+        client_host=client[0],
+    )
+
+
+async def _send(response: HttpResponse, send: Any, *, head: bool) -> None:
+    body = response.body
+    headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
+    has_length = any(k == b"content-length" for k, _ in headers)
+    if isinstance(body, bytes) and not has_length:
+        headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    if head or isinstance(body, bytes):
+        await send({"type": "http.response.body", "body": b"" if head else body})
+        return
+    async for chunk in body:
+        if chunk:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    await send({"type": "http.response.body", "body": b""})

@@ -1,0 +1,52 @@
+"""What every provider gets: the request context and the application's shared runtime."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar
+
+from sagebrush.aws.http import HttpRequest
+from sagebrush.aws.models import ServiceCatalog
+from sagebrush.config import Settings
+
+if TYPE_CHECKING:
+    from sagebrush.state.db import Database
+    from sagebrush.storage import ObjectStore
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    request_id: str
+    account_id: str
+    region: str
+    service: str
+    operation: str
+    access_key: str | None
+    request: HttpRequest
+
+
+@dataclass
+class Runtime:
+    """Application-wide services, built once by the app factory (never at import time)."""
+
+    settings: Settings
+    catalog: ServiceCatalog
+    db: Database
+    objects: ObjectStore
+    clock: Callable[[], float] = time.time
+    started_at: float = field(default_factory=time.time)
+
+
+class Provider:
+    """One AWS service. A method per served operation, named after it in snake_case.
+
+    Methods take ``ctx`` and the input members as snake_case keyword arguments (members a
+    method does not declare are not passed) and return a dict keyed by output member names.
+    """
+
+    service: ClassVar[str]
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
