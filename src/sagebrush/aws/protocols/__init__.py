@@ -14,7 +14,7 @@ from typing import Any
 from botocore.model import OperationModel, ServiceModel
 
 from sagebrush.aws.errors import AwsError
-from sagebrush.aws.http import HttpRequest, HttpResponse
+from sagebrush.aws.http import HttpRequest, HttpResponse, OperationResult
 
 
 class Protocol(ABC):
@@ -36,7 +36,10 @@ class Protocol(ABC):
 
     @abstractmethod
     def serialize_response(
-        self, operation: OperationModel, result: Mapping[str, Any], request_id: str
+        self,
+        operation: OperationModel,
+        result: Mapping[str, Any] | OperationResult,
+        request_id: str,
     ) -> HttpResponse:
         """Render a provider's result (keys are output-shape member names)."""
 
