@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import Server, start_server
+from sagebrush.testing import Server, start_server
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ DEFAULT_PORT = 4510
 DEFAULT_ACCOUNT_ID = "000000000000"
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCESS_KEY = "sagebrush"
-DEFAULT_SECRET_KEY = "sagebrush-secret"  # noqa: S105 - the documented zero-config dummy key
+DEFAULT_SECRET_KEY = "sagebrush-secret"
 
 
 def default_home() -> Path:
@@ -83,9 +83,7 @@ def load_settings(**overrides: Any) -> Settings:
     overrides = {k: v for k, v in overrides.items() if v is not None}
     home = Path(overrides["home"]).expanduser() if "home" in overrides else Settings().home
     env_set = {name for name in Settings.model_fields if f"SAGEBRUSH_{name.upper()}" in os.environ}
-    values = {
-        k: v for k, v in _read_config_file(home / "config.toml").items() if k not in env_set
-    }
+    values = {k: v for k, v in _read_config_file(home / "config.toml").items() if k not in env_set}
     values.update(overrides)
     return Settings(**values)
 

@@ -1,4 +1,10 @@
-"""A real ``sagebrush serve`` on a free loopback port, for end-to-end tests."""
+"""Run a real ``sagebrush serve`` on a free loopback port: for tests, benchmarks, notebooks.
+
+server = start_server(Path("/tmp/sb-home"))
+s3 = server.client("s3")
+...
+server.stop()
+"""
 
 from __future__ import annotations
 
@@ -6,13 +12,12 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
+from typing import Any
 
 
 @dataclass
@@ -21,22 +26,25 @@ class Server:
     process: subprocess.Popen[str]
     url: str
     extra_args: list[str] = field(default_factory=list)
+    pump: threading.Thread | None = None
 
     @property
     def env(self) -> dict[str, str]:
         """A client environment as ``eval "$(sagebrush env)"`` would make it."""
         out = subprocess.run(
             [sys.executable, "-m", "sagebrush", "env", "--home", str(self.home)],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SAGEMAKER_"))}
         for line in out.splitlines():
             if line.startswith("export "):
-                name, _, value = line[len("export "):].partition("=")
+                name, _, value = line[len("export ") :].partition("=")
                 env[name] = value.strip("'")
         return env
 
-    def client(self, service: str, **kwargs: object) -> object:
+    def client(self, service: str, **kwargs: Any) -> Any:
         import boto3
 
         return boto3.client(
@@ -56,6 +64,8 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.pump is not None:
+            self.pump.join(timeout=10)
         return self.process.returncode
 
 
@@ -64,7 +74,10 @@ def start_server(home: Path, *args: str) -> Server:
     env["PYTHONUNBUFFERED"] = "1"
     process = subprocess.Popen(
         [sys.executable, "-m", "sagebrush", "serve", "--port", "0", "--home", str(home), *args],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
     )
     assert process.stdout is not None
     url = ""
@@ -81,21 +94,23 @@ def start_server(home: Path, *args: str) -> Server:
     if not url:
         process.kill()
         raise RuntimeError("server did not start:\n" + "".join(banner))
-    _drain(process)
+    pump = _drain(process)
     _wait_healthy(url)
-    return Server(home=home, process=process, url=url, extra_args=list(args))
+    return Server(home=home, process=process, url=url, extra_args=list(args), pump=pump)
 
 
-def _drain(process: subprocess.Popen[str]) -> None:
+def _drain(process: subprocess.Popen[str]) -> threading.Thread:
     """Keep reading the server's output so it never blocks on a full pipe."""
-    import threading
 
     def pump() -> None:
         assert process.stdout is not None
-        for line in process.stdout:
-            sys.stderr.write(f"[server] {line}")
+        with process.stdout:
+            for line in process.stdout:
+                sys.stderr.write(f"[server] {line}")
 
-    threading.Thread(target=pump, daemon=True).start()
+    thread = threading.Thread(target=pump, daemon=True)
+    thread.start()
+    return thread
 
 
 def _wait_healthy(url: str) -> None:

@@ -10,7 +10,7 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from tests.support import Server, start_server
+from sagebrush.testing import Server, start_server
 
 
 def test_health_reports_version_uptime_and_services(server: Server) -> None:
@@ -44,8 +44,7 @@ def test_env_prints_what_clients_need(server: Server) -> None:
 
 
 def test_sdk_accepts_the_config_file(server: Server) -> None:
-    from sagemaker.config.config import validate_sagemaker_config
-    from sagemaker.config.config import _load_config_from_file
+    from sagemaker.config.config import _load_config_from_file, validate_sagemaker_config
 
     path = server.env["SAGEMAKER_USER_CONFIG_OVERRIDE"]
     validate_sagemaker_config(_load_config_from_file(path))
@@ -54,7 +53,9 @@ def test_sdk_accepts_the_config_file(server: Server) -> None:
 def test_status_talks_to_the_server(server: Server) -> None:
     out = subprocess.run(
         [sys.executable, "-m", "sagebrush", "status", "--home", str(server.home)],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     assert server.url in out
     assert str(server.home) in out
@@ -65,7 +66,10 @@ def test_status_without_a_server_says_so(tmp_path: Path) -> None:
     env = dict(os.environ, SAGEBRUSH_PORT="1")
     proc = subprocess.run(
         [sys.executable, "-m", "sagebrush", "status", "--home", str(tmp_path)],
-        capture_output=True, text=True, env=env,
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
     )
     assert proc.returncode == 1
     assert "no server answers" in proc.stderr

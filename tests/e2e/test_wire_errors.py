@@ -10,7 +10,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.support import Server
+from sagebrush.testing import Server
 
 
 def _post(server: Server, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:

@@ -60,10 +60,14 @@ def payload_stream(
     """The decoded payload of ``request`` as a stream (aws-chunked framing removed).
 
     ``chunk_verifier`` checks chunk signatures as they arrive; ``expected_sha256`` (the
-    signed hex ``x-amz-content-sha256``) is checked against the body at its end. Either
+    signed hex ``x-amz-content-sha256``) is checked against the body at its end. Both
+    default to the request's ``payload_checks``, set by the gateway when it authenticated. Either
     failure raises AwsError from the iteration, before the last chunk is handed out, so a
     consumer that commits only after reading to the end never commits a bad body.
     """
+    checks = request.payload_checks
+    if checks is not None and chunk_verifier is None and expected_sha256 is None:
+        chunk_verifier, expected_sha256 = checks.chunk_verifier, checks.expected_sha256
     headers = request.headers
     source: AsyncIterator[bytes] = request.body.stream()
     if not is_aws_chunked(headers):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import unquote
 
 
@@ -65,6 +66,15 @@ class Body:
                 yield chunk
 
 
+@dataclass(frozen=True)
+class PayloadChecks:
+    """What an authenticated request's streamed payload must still prove as it arrives:
+    aws-chunked chunk signatures (a ``chunked.ChunkVerifier``) and the signed SHA-256."""
+
+    chunk_verifier: Any
+    expected_sha256: str | None
+
+
 @dataclass
 class HttpRequest:
     method: str
@@ -73,6 +83,7 @@ class HttpRequest:
     headers: Headers
     body: Body
     client_host: str = ""
+    payload_checks: PayloadChecks | None = None
 
     @property
     def path(self) -> str:

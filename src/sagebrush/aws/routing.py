@@ -63,8 +63,10 @@ class Router:
         if target:
             return self._by_target(target)
         if scope_service != "s3" and _is_form(request):
-            form = request.query_dict() if request.method == "GET" else _parse_form(
-                await request.body.read()
+            form = (
+                request.query_dict()
+                if request.method == "GET"
+                else _parse_form(await request.body.read())
             )
             return self._by_action(form.get("Action", ""), scope_service)
         services = self.catalog.signing_names.get(scope_service or "s3", ("s3",))

@@ -32,7 +32,7 @@ class ServerInfo:
     @classmethod
     def for_settings(cls, settings: Settings, port: int) -> ServerInfo:
         host = settings.host
-        shown = "127.0.0.1" if host in {"0.0.0.0", ""} else host  # noqa: S104
+        shown = "127.0.0.1" if host in {"0.0.0.0", ""} else host
         if ":" in shown:
             shown = f"[{shown}]"
         return cls(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import socket
 import sys
 
@@ -32,7 +33,9 @@ def serve(args: argparse.Namespace) -> int:
     try:
         sock = _bind(settings)
     except OSError as exc:
-        print(f"sagebrush: cannot listen on {settings.host}:{settings.port}: {exc}", file=sys.stderr)
+        print(
+            f"sagebrush: cannot listen on {settings.host}:{settings.port}: {exc}", file=sys.stderr
+        )
         return 1
     port = sock.getsockname()[1]
     from sagebrush.gateway.app import create_app
@@ -85,4 +88,8 @@ def _run(app: object, sock: socket.socket, settings: Settings) -> None:
         # botocore keeps connections alive; 100-continue is answered by uvicorn itself when
         # the app first reads the body.
     )
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM and then re-raises the signal against
+    # the handlers it found; no-op handlers let `serve` finish its clean-up and exit 0.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda _sig, _frame: None)
     uvicorn.Server(config).run(sockets=[sock])

@@ -1,0 +1,109 @@
+"""A PostgreSQL URL (`--db`) works like the embedded SQLite: migrations, S3, restarts."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sagebrush.testing import start_server
+
+PG_BIN = Path("/usr/lib/postgresql")
+
+
+def _pg_tool(name: str) -> str | None:
+    for version in sorted(PG_BIN.glob("*"), reverse=True):
+        tool = version / "bin" / name
+        if tool.exists():
+            return str(tool)
+    return shutil.which(name)
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    initdb, pg_ctl = _pg_tool("initdb"), _pg_tool("pg_ctl")
+    if not initdb or not pg_ctl:
+        pytest.skip("PostgreSQL server binaries are not installed")
+    as_user: list[str] = []
+    if os.geteuid() == 0:  # postgres refuses to run as root
+        as_user = ["runuser", "-u", "postgres", "--"]
+    data = Path(tempfile.mkdtemp(prefix="sagebrush-pg-"))
+    if as_user:
+        shutil.chown(data, "postgres")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    subprocess.run(
+        [*as_user, initdb, "-D", str(data / "db"), "-A", "trust", "-U", "postgres"],
+        check=True,
+        capture_output=True,
+    )
+    options = f"-h 127.0.0.1 -p {port} -k {data}"
+    subprocess.run(
+        [
+            *as_user,
+            pg_ctl,
+            "-D",
+            str(data / "db"),
+            "-o",
+            options,
+            "-l",
+            str(data / "log"),
+            "-w",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(
+            [*as_user, pg_ctl, "-D", str(data / "db"), "-m", "fast", "stop"],
+            check=False,
+            capture_output=True,
+        )
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def test_server_on_postgres_keeps_state_across_restarts(postgres_url: str, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    srv = start_server(home, "--db", postgres_url)
+    try:
+        s3 = srv.client("s3")
+        s3.create_bucket(Bucket="pg-bucket")
+        for i in range(30):
+            s3.put_object(Bucket="pg-bucket", Key=f"dir/{i:02d}", Body=f"v{i}".encode())
+        page = s3.list_objects_v2(Bucket="pg-bucket", Delimiter="/")
+        assert [p["Prefix"] for p in page["CommonPrefixes"]] == ["dir/"]
+        iam = srv.client("iam")
+        policy = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "sagemaker.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+        iam.create_role(RoleName="pg-role", AssumeRolePolicyDocument=json.dumps(policy))
+    finally:
+        assert srv.stop() == 0
+    srv = start_server(home, "--db", postgres_url)
+    try:
+        s3 = srv.client("s3")
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket="pg-bucket")["Contents"]]
+        assert keys == [f"dir/{i:02d}" for i in range(30)]
+        assert s3.get_object(Bucket="pg-bucket", Key="dir/07")["Body"].read() == b"v7"
+        role = srv.client("iam").get_role(RoleName="pg-role")["Role"]
+        assert role["Arn"].endswith(":role/pg-role")
+    finally:
+        srv.stop()

@@ -1,0 +1,69 @@
+"""`eval "$(sagebrush env)"` in a fresh shell makes unchanged SDK code work offline."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from sagebrush.testing import Server
+
+ROOT = Path(__file__).resolve().parents[2]
+OFFLINE = Path(__file__).parent / "offline"
+
+SCRIPT = r"""
+import time, boto3, sagemaker
+
+identity = boto3.client("sts").get_caller_identity()
+assert identity["Account"] == "000000000000", identity
+session = sagemaker.Session()
+bucket = session.default_bucket()
+assert bucket == "sagemaker-us-east-1-000000000000", bucket
+with open("train.csv", "w") as f:
+    f.write("1,2,3\n4,5,6\n")
+start = time.perf_counter()
+uri = session.upload_data("train.csv", key_prefix="acceptance/data")
+elapsed = time.perf_counter() - start
+assert uri == f"s3://{bucket}/acceptance/data/train.csv", uri
+body = boto3.client("s3").get_object(Bucket=bucket, Key="acceptance/data/train.csv")["Body"]
+assert body.read() == b"1,2,3\n4,5,6\n"
+role = boto3.client("iam").get_role(RoleName="SagebrushExecutionRole")["Role"]["Arn"]
+print(f"OK upload_seconds={elapsed:.4f} role={role}")
+"""
+
+
+def _fresh_shell(server: Server, tmp_path: Path, command: str) -> subprocess.CompletedProcess[str]:
+    netlog = tmp_path / "netlog"
+    sagebrush = f"{sys.executable} -m sagebrush"
+    shell = (
+        f'eval "$({sagebrush} env --home {server.home})" && '
+        f"export PYTHONPATH={OFFLINE} SAGEBRUSH_TEST_NETLOG={netlog} && {command}"
+    )
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(tmp_path)}
+    proc = subprocess.run(
+        ["bash", "-c", shell],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert not netlog.exists(), "network beyond loopback was used:\n" + netlog.read_text()
+    return proc
+
+
+def test_sdk_session_works_offline_after_env(server: Server, tmp_path: Path) -> None:
+    (tmp_path / "check.py").write_text(SCRIPT)
+    proc = _fresh_shell(server, tmp_path, f"{sys.executable} check.py")
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("OK"))
+    upload_seconds = float(line.split("upload_seconds=")[1].split()[0])
+    assert upload_seconds < 0.5, line
+    assert "role/SagebrushExecutionRole" in line
+
+
+def test_the_example_script_runs(server: Server, tmp_path: Path) -> None:
+    example = ROOT / "examples" / "s3_and_sdk_basics.py"
+    proc = _fresh_shell(server, tmp_path, f"{sys.executable} {example}")
+    assert "multipart round trip ok" in proc.stdout
