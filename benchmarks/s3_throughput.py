@@ -19,6 +19,7 @@ from boto3.s3.transfer import TransferConfig
 from sagebrush.testing import start_server
 
 MB = 1_000_000
+COLD: list[bool] = []
 
 
 def make_file(path: Path, size: int) -> None:
@@ -39,7 +40,20 @@ def digest(path: Path) -> str:
     return h.hexdigest()
 
 
+def drop_caches() -> bool:
+    """Start each measurement with a cold page cache where we may (root on Linux), so the
+    plain copy and the transfers all read the source from disk."""
+    os.sync()
+    try:
+        Path("/proc/sys/vm/drop_caches").write_text("3\n")
+    except OSError:
+        return False
+    return True
+
+
 def timed(fn: object) -> float:
+    cold = drop_caches()
+    COLD.append(cold)
     start = time.perf_counter()
     fn()  # type: ignore[operator]
     return time.perf_counter() - start
@@ -75,7 +89,7 @@ def main() -> None:
         finally:
             server.stop()
     copy_rate, up_rate, down_rate = (size / MB / s for s in (copy_s, up_s, down_s))
-    print(f"file size            {size / MB:.0f} MB")
+    print(f"file size            {size / MB:.0f} MB   page cache dropped before each: {all(COLD)}")
     print(f"plain copy           {copy_rate:8.1f} MB/s  ({copy_s:.2f} s)")
     print(
         f"boto3 upload_file    {up_rate:8.1f} MB/s  ({up_s:.2f} s)  "

@@ -459,3 +459,79 @@ def test_presigned_get_and_put(server: Server, s3: Any) -> None:
     with pytest.raises(urllib.error.HTTPError) as err:
         urllib.request.urlopen(get_url.replace("p.txt", "missing.txt"))
     assert err.value.code == 404
+
+
+# -- aws-chunked uploads ------------------------------------------------------------------
+
+
+def test_aws_chunked_uploads_with_trailing_checksums(
+    server: Server, s3: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    """What botocore sends by default over HTTPS: aws-chunked bodies with a trailing
+    x-amz-checksum-crc32. Over plain HTTP it would use headers, so make it believe the
+    endpoint is HTTPS for the choice of checksum location only."""
+    import zlib
+    from urllib.parse import urlparse
+
+    import botocore.httpchecksum
+
+    sent: list[dict[str, str]] = []
+
+    def as_https(url: str) -> Any:
+        return urlparse(url.replace("http://", "https://", 1))
+
+    monkeypatch.setattr(botocore.httpchecksum, "urlparse", as_https)
+    client = server.client("s3")
+    client.meta.events.register(
+        "before-send.s3.*",
+        lambda request, **_: sent.append(
+            {k: v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()}
+        ),
+    )
+    bucket = _bucket(server, s3)
+    body = b"chunked payload " * 5000
+    put = client.put_object(Bucket=bucket, Key="chunked", Body=body)
+    assert sent[-1].get("Content-Encoding") == "aws-chunked"
+    assert sent[-1].get("X-Amz-Trailer") == "x-amz-checksum-crc32"
+    expected = base64.b64encode(zlib.crc32(body).to_bytes(4, "big")).decode()
+    assert put["ChecksumCRC32"] == expected
+    got = s3.get_object(Bucket=bucket, Key="chunked", ChecksumMode="ENABLED")
+    assert got["Body"].read() == body
+    assert got.get("ContentEncoding") in (None, "")
+    assert got["ChecksumCRC32"] == expected
+
+    big = tmp_path / "big.bin"
+    big.write_bytes(bytes(range(256)) * (48 * 1024))  # 12 MiB: two parts
+    client.upload_file(str(big), bucket, "chunked-multipart")
+    assert s3.get_object(Bucket=bucket, Key="chunked-multipart")["Body"].read() == (
+        big.read_bytes()
+    )
+
+
+def test_aws_chunked_body_with_a_wrong_trailer_is_rejected(server: Server, s3: Any) -> None:
+    bucket = _bucket(server, s3)
+    payload = b"hello aws-chunked"
+    wrong = base64.b64encode(b"\x00\x00\x00\x01").decode()
+    framed = (
+        f"{len(payload):x}\r\n".encode()
+        + payload
+        + b"\r\n0\r\n"
+        + f"x-amz-checksum-crc32:{wrong}\r\n\r\n".encode()
+    )
+    conn = http.client.HTTPConnection(server.url.split("//")[1])
+    conn.request(
+        "PUT",
+        f"/{bucket}/bad-trailer",
+        body=framed,
+        headers={
+            "Content-Encoding": "aws-chunked",
+            "x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+            "x-amz-decoded-content-length": str(len(payload)),
+            "x-amz-trailer": "x-amz-checksum-crc32",
+        },
+    )
+    reply = conn.getresponse()
+    assert reply.status == 400
+    assert b"<Code>BadDigest</Code>" in reply.read()
+    with pytest.raises(ClientError):
+        s3.head_object(Bucket=bucket, Key="bad-trailer")
