@@ -322,7 +322,7 @@ def test_content_md5_is_verified(s3: Any, server: Server) -> None:
         s3.head_object(Bucket=bucket, Key="m")
 
 
-@pytest.mark.parametrize("algorithm", ["CRC32", "CRC32C", "SHA1", "SHA256"])
+@pytest.mark.parametrize("algorithm", ["CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256"])
 def test_checksums_are_stored_and_returned(s3: Any, server: Server, algorithm: str) -> None:
     bucket = _bucket(server, s3)
     put = s3.put_object(Bucket=bucket, Key="c", Body=b"checksummed", ChecksumAlgorithm=algorithm)

@@ -67,11 +67,19 @@ def forget_server(settings: Settings, info: ServerInfo) -> None:
 
 
 def read_server(home: Path) -> ServerInfo | None:
+    """The server recorded for ``home``, if its process is still alive (a server killed with
+    SIGKILL leaves its record behind)."""
     try:
-        data = json.loads((home / SERVER_FILE).read_text())
-        return ServerInfo(**data)
+        info = ServerInfo(**json.loads((home / SERVER_FILE).read_text()))
     except (OSError, ValueError, TypeError):
         return None
+    try:
+        os.kill(info.pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass  # alive, owned by another user
+    return info
 
 
 def write_sdk_config(settings: Settings) -> Path:

@@ -30,6 +30,8 @@ def serve(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if settings.log_level.lower() != "debug":
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         sock = _bind(settings)
     except OSError as exc:

@@ -62,9 +62,7 @@ class BlobFiles:
                 if size >= WRITE_BATCH:
                     if pending is not None:
                         await pending
-                    pending = asyncio.ensure_future(
-                        asyncio.to_thread(_consume, fd, batch, hasher)
-                    )
+                    pending = asyncio.ensure_future(asyncio.to_thread(_consume, fd, batch, hasher))
                     batch, size = [], 0
             if pending is not None:
                 await pending

@@ -13,11 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import crc32c as _crc32c
-
-try:  # CRC64NVME needs the AWS CRT; without it the algorithm is simply not offered.
-    from awscrt import checksums as _crt_checksums  # type: ignore[import-not-found]
-except ImportError:  # pragma: no cover - depends on the environment
-    _crt_checksums = None
+from awscrt import checksums as _crt_checksums
 
 _CRC_POLY = {"CRC32": 0xEDB88320, "CRC32C": 0x82F63B78, "CRC64NVME": 0x9A6C9329AC4BC9B5}
 _CRC_WIDTH = {"CRC32": 32, "CRC32C": 32, "CRC64NVME": 64}
@@ -33,16 +29,14 @@ def _crc32c_update(data: Any, value: int) -> int:
 
 
 def _crc64nvme(data: Any, value: int) -> int:
-    assert _crt_checksums is not None
-    return int(_crt_checksums.crc64nvme(bytes(data), value))
+    return int(_crt_checksums.crc64nvme(data, value))
 
 
 _CRC_UPDATE: dict[str, Callable[[Any, int], int]] = {
     "CRC32": _crc32,
     "CRC32C": _crc32c_update,
+    "CRC64NVME": _crc64nvme,
 }
-if _crt_checksums is not None:  # pragma: no cover - depends on the environment
-    _CRC_UPDATE["CRC64NVME"] = _crc64nvme
 
 SUPPORTED_ALGORITHMS: frozenset[str] = frozenset(_CRC_UPDATE) | frozenset(_HASHLIB)
 CRC_ALGORITHMS: frozenset[str] = frozenset(_CRC_UPDATE)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +21,25 @@ _EXTRA_MEMBERS = {
     "storage_class": "StorageClass",
 }
 DEFAULT_SSE = "AES256"  # S3 encrypts every object at rest and says so
+
+# The input members (snake_case, as the dispatcher passes them) that ``object_meta`` turns
+# into an object's stored metadata. PutObject, CopyObject and CreateMultipartUpload all carry
+# them; their methods take them through ``**members`` rather than one parameter each.
+OBJECT_META_MEMBERS = (
+    "content_type",
+    "content_encoding",
+    "content_disposition",
+    "content_language",
+    "cache_control",
+    "expires",
+    "metadata",
+    "server_side_encryption",
+    "ssekms_key_id",
+    "bucket_key_enabled",
+    "storage_class",
+    "website_redirect_location",
+    "tagging",
+)
 
 
 class S3Base(Provider):
@@ -41,43 +60,35 @@ class S3Base(Provider):
             raise AwsError("AccessDenied", "Access Denied", 403)
 
 
-def object_meta(
-    ctx: RequestContext,
-    *,
-    content_type: str | None = None,
-    content_encoding: str | None = None,
-    content_disposition: str | None = None,
-    content_language: str | None = None,
-    cache_control: str | None = None,
-    expires: datetime | None = None,
-    metadata: dict[str, str] | None = None,
-    server_side_encryption: str | None = None,
-    ssekms_key_id: str | None = None,
-    bucket_key_enabled: bool | None = None,
-    storage_class: str | None = None,
-    website_redirect_location: str | None = None,
-    tagging: str | None = None,
-) -> ObjectMeta:
-    """What a write request says about its object (PutObject, CreateMultipartUpload...)."""
+def object_meta(ctx: RequestContext, members: Mapping[str, Any]) -> ObjectMeta:
+    """What a write request says about its object (PutObject, CreateMultipartUpload...).
+
+    ``members`` is the operation's input as the dispatcher passes it (snake_case keywords);
+    only the names in ``OBJECT_META_MEMBERS`` are read, so each operation hands over its
+    ``**members`` whole instead of re-declaring and forwarding every one of them.
+    """
+    content_encoding = members.get("content_encoding")
     if content_encoding is not None:
         # aws-chunked frames this request only; it is not part of the object.
         content_encoding = stored_content_encoding(ctx.request.headers)
+    expires = members.get("expires")
+    bucket_key_enabled = members.get("bucket_key_enabled")
     extra = {
-        "sse": server_side_encryption or DEFAULT_SSE,
-        "sse_kms_key_id": ssekms_key_id,
+        "sse": members.get("server_side_encryption") or DEFAULT_SSE,
+        "sse_kms_key_id": members.get("ssekms_key_id"),
         "bucket_key_enabled": None if bucket_key_enabled is None else str(bucket_key_enabled),
-        "storage_class": storage_class,
-        "website_redirect_location": website_redirect_location,
-        "tagging": tagging,
+        "storage_class": members.get("storage_class"),
+        "website_redirect_location": members.get("website_redirect_location"),
+        "tagging": members.get("tagging"),
     }
     return ObjectMeta(
-        content_type=content_type,
+        content_type=members.get("content_type"),
         content_encoding=content_encoding,
-        content_disposition=content_disposition,
-        content_language=content_language,
-        cache_control=cache_control,
+        content_disposition=members.get("content_disposition"),
+        content_language=members.get("content_language"),
+        cache_control=members.get("cache_control"),
         expires=expires.isoformat() if expires is not None else None,
-        user=dict(metadata or {}),
+        user=dict(members.get("metadata") or {}),
         extra={k: v for k, v in extra.items() if v is not None},
     )
 

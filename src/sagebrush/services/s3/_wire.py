@@ -41,10 +41,28 @@ def checksum_members(checksums: Mapping[str, str]) -> dict[str, str]:
     return {CHECKSUM_MEMBERS[a]: v for a, v in checksums.items() if a in CHECKSUM_MEMBERS}
 
 
-def given_checksums(**values: str | None) -> dict[str, str]:
-    """Checksum values a request carried, keyed by algorithm (``crc32_c=...`` -> CRC32C)."""
+# Checksum input member (snake_case, as the dispatcher passes it) -> algorithm.
+CHECKSUM_INPUTS = {
+    "checksum_crc32": "CRC32",
+    "checksum_crc32_c": "CRC32C",
+    "checksum_crc64_nvme": "CRC64NVME",
+    "checksum_sha1": "SHA1",
+    "checksum_sha256": "SHA256",
+    "checksum_sha512": "SHA512",
+    "checksum_md5": "MD5",
+}
+
+
+def given_checksums(members: Mapping[str, Any]) -> dict[str, str]:
+    """Checksum values a request carried, keyed by algorithm (``checksum_crc32_c`` -> CRC32C).
+
+    ``members`` is the operation's input; only the ``CHECKSUM_INPUTS`` names are read, so
+    the operations that take checksums pass their ``**members`` instead of seven parameters.
+    """
     return {
-        name.upper().replace("_", ""): value for name, value in values.items() if value is not None
+        algorithm: members[name]
+        for name, algorithm in CHECKSUM_INPUTS.items()
+        if members.get(name) is not None
     }
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -34,40 +33,15 @@ class MultipartOperations(S3Base):
         *,
         bucket: str,
         key: str,
-        content_type: str | None = None,
-        content_encoding: str | None = None,
-        content_disposition: str | None = None,
-        content_language: str | None = None,
-        cache_control: str | None = None,
-        expires: datetime | None = None,
-        metadata: dict[str, str] | None = None,
         checksum_algorithm: str | None = None,
         checksum_type: str | None = None,
-        server_side_encryption: str | None = None,
-        ssekms_key_id: str | None = None,
-        bucket_key_enabled: bool | None = None,
-        storage_class: str | None = None,
-        website_redirect_location: str | None = None,
-        tagging: str | None = None,
         expected_bucket_owner: str | None = None,
+        **members: Any,
     ) -> dict[str, Any]:
+        """``members``: the rest of the input; the object metadata (``OBJECT_META_MEMBERS``)
+        is read from it."""
         self.check_owner(bucket, expected_bucket_owner)
-        meta = object_meta(
-            ctx,
-            content_type=content_type,
-            content_encoding=content_encoding,
-            content_disposition=content_disposition,
-            content_language=content_language,
-            cache_control=cache_control,
-            expires=expires,
-            metadata=metadata,
-            server_side_encryption=server_side_encryption,
-            ssekms_key_id=ssekms_key_id,
-            bucket_key_enabled=bucket_key_enabled,
-            storage_class=storage_class,
-            website_redirect_location=website_redirect_location,
-            tagging=tagging,
-        )
+        meta = object_meta(ctx, members)
         upload = self.store.create_multipart_upload(
             bucket,
             key,
@@ -95,15 +69,11 @@ class MultipartOperations(S3Base):
         body: PayloadStream | None = None,
         content_md5: str | None = None,
         checksum_algorithm: str | None = None,
-        checksum_crc32: str | None = None,
-        checksum_crc32_c: str | None = None,
-        checksum_crc64_nvme: str | None = None,
-        checksum_sha1: str | None = None,
-        checksum_sha256: str | None = None,
-        checksum_sha512: str | None = None,
-        checksum_md5: str | None = None,
         expected_bucket_owner: str | None = None,
+        **members: Any,
     ) -> dict[str, Any]:
+        """``members``: the rest of the input; the part's checksums (``CHECKSUM_INPUTS``) are
+        read from it."""
         if not 1 <= part_number <= MAX_PART_NUMBER:
             raise AwsError(
                 "InvalidArgument",
@@ -118,15 +88,7 @@ class MultipartOperations(S3Base):
             payload,
             checksum_algorithm=checksum_algorithm,
             content_md5=content_md5,
-            checksums=given_checksums(
-                crc32=checksum_crc32,
-                crc32_c=checksum_crc32_c,
-                crc64_nvme=checksum_crc64_nvme,
-                sha1=checksum_sha1,
-                sha256=checksum_sha256,
-                sha512=checksum_sha512,
-                md5=checksum_md5,
-            ),
+            checksums=given_checksums(members),
         )
         part = await self.store.upload_part(
             bucket,
@@ -147,17 +109,13 @@ class MultipartOperations(S3Base):
         key: str,
         upload_id: str,
         multipart_upload: dict[str, Any] | None = None,
-        checksum_crc32: str | None = None,
-        checksum_crc32_c: str | None = None,
-        checksum_crc64_nvme: str | None = None,
-        checksum_sha1: str | None = None,
-        checksum_sha256: str | None = None,
-        checksum_sha512: str | None = None,
-        checksum_md5: str | None = None,
         if_match: str | None = None,
         if_none_match: str | None = None,
         expected_bucket_owner: str | None = None,
+        **members: Any,
     ) -> dict[str, Any]:
+        """``members``: the rest of the input; the whole object's checksum
+        (``CHECKSUM_INPUTS``) is read from it."""
         self.check_owner(bucket, expected_bucket_owner)
         listed = (multipart_upload or {}).get("Parts") or []
         if not listed:
@@ -174,15 +132,7 @@ class MultipartOperations(S3Base):
             )
             for item in listed
         ]
-        whole = given_checksums(
-            crc32=checksum_crc32,
-            crc32_c=checksum_crc32_c,
-            crc64_nvme=checksum_crc64_nvme,
-            sha1=checksum_sha1,
-            sha256=checksum_sha256,
-            sha512=checksum_sha512,
-            md5=checksum_md5,
-        )
+        whole = given_checksums(members)
         info = self.store.complete_multipart_upload(
             bucket,
             key,

@@ -38,6 +38,13 @@ from sagebrush.services.s3._wire import (
 from sagebrush.storage import Integrity, ObjectInfo
 
 MAX_DELETE_KEYS = 1000
+# CopyObject members that, when given, make copying an object onto itself legal.
+_SELF_COPY_CHANGES = (
+    "server_side_encryption",
+    "ssekms_key_id",
+    "storage_class",
+    "website_redirect_location",
+)
 
 
 def write_integrity(
@@ -69,31 +76,14 @@ class ObjectOperations(S3Base):
         key: str,
         body: PayloadStream | None = None,
         content_md5: str | None = None,
-        content_type: str | None = None,
-        content_encoding: str | None = None,
-        content_disposition: str | None = None,
-        content_language: str | None = None,
-        cache_control: str | None = None,
-        expires: datetime | None = None,
-        metadata: dict[str, str] | None = None,
         checksum_algorithm: str | None = None,
-        checksum_crc32: str | None = None,
-        checksum_crc32_c: str | None = None,
-        checksum_crc64_nvme: str | None = None,
-        checksum_sha1: str | None = None,
-        checksum_sha256: str | None = None,
-        checksum_sha512: str | None = None,
-        checksum_md5: str | None = None,
-        server_side_encryption: str | None = None,
-        ssekms_key_id: str | None = None,
-        bucket_key_enabled: bool | None = None,
-        storage_class: str | None = None,
-        website_redirect_location: str | None = None,
-        tagging: str | None = None,
         if_match: str | None = None,
         if_none_match: str | None = None,
         expected_bucket_owner: str | None = None,
+        **members: Any,
     ) -> dict[str, Any]:
+        """``members``: the rest of the input; the object metadata (``OBJECT_META_MEMBERS``)
+        and the checksums (``CHECKSUM_INPUTS``) are read from it."""
         self.check_owner(bucket, expected_bucket_owner)
         payload = body if body is not None else empty_payload()
         integrity = write_integrity(
@@ -101,32 +91,9 @@ class ObjectOperations(S3Base):
             payload,
             checksum_algorithm=checksum_algorithm,
             content_md5=content_md5,
-            checksums=given_checksums(
-                crc32=checksum_crc32,
-                crc32_c=checksum_crc32_c,
-                crc64_nvme=checksum_crc64_nvme,
-                sha1=checksum_sha1,
-                sha256=checksum_sha256,
-                sha512=checksum_sha512,
-                md5=checksum_md5,
-            ),
+            checksums=given_checksums(members),
         )
-        meta = object_meta(
-            ctx,
-            content_type=content_type,
-            content_encoding=content_encoding,
-            content_disposition=content_disposition,
-            content_language=content_language,
-            cache_control=cache_control,
-            expires=expires,
-            metadata=metadata,
-            server_side_encryption=server_side_encryption,
-            ssekms_key_id=ssekms_key_id,
-            bucket_key_enabled=bucket_key_enabled,
-            storage_class=storage_class,
-            website_redirect_location=website_redirect_location,
-            tagging=tagging,
-        )
+        meta = object_meta(ctx, members)
         info = await self.store.put_object(
             bucket,
             key,
@@ -295,34 +262,24 @@ class ObjectOperations(S3Base):
         key: str,
         copy_source: str,
         metadata_directive: str | None = None,
-        content_type: str | None = None,
-        content_encoding: str | None = None,
-        content_disposition: str | None = None,
-        content_language: str | None = None,
-        cache_control: str | None = None,
-        expires: datetime | None = None,
-        metadata: dict[str, str] | None = None,
         copy_source_if_match: str | None = None,
         copy_source_if_none_match: str | None = None,
         copy_source_if_modified_since: datetime | None = None,
         copy_source_if_unmodified_since: datetime | None = None,
-        server_side_encryption: str | None = None,
-        ssekms_key_id: str | None = None,
-        bucket_key_enabled: bool | None = None,
-        storage_class: str | None = None,
-        website_redirect_location: str | None = None,
         expected_bucket_owner: str | None = None,
         expected_source_bucket_owner: str | None = None,
+        **members: Any,
     ) -> dict[str, Any]:
+        """``members``: the rest of the input; with ``MetadataDirective=REPLACE`` the new
+        object metadata (``OBJECT_META_MEMBERS``) is read from it."""
         source_bucket, source_key = parse_copy_source(copy_source)
         self.check_owner(bucket, expected_bucket_owner)
         self.check_owner(source_bucket, expected_source_bucket_owner)
         replace = (metadata_directive or "COPY").upper() == "REPLACE"
-        changes = (server_side_encryption, ssekms_key_id, storage_class, website_redirect_location)
         if (
             (source_bucket, source_key) == (bucket, key)
             and not replace
-            and all(v is None for v in changes)
+            and all(members.get(name) is None for name in _SELF_COPY_CHANGES)
         ):
             raise AwsError(
                 "InvalidRequest",
@@ -333,21 +290,9 @@ class ObjectOperations(S3Base):
             )
         meta = None
         if replace:
-            meta = object_meta(
-                ctx,
-                content_type=content_type,
-                content_encoding=content_encoding,
-                content_disposition=content_disposition,
-                content_language=content_language,
-                cache_control=cache_control,
-                expires=expires,
-                metadata=metadata,
-                server_side_encryption=server_side_encryption,
-                ssekms_key_id=ssekms_key_id,
-                bucket_key_enabled=bucket_key_enabled,
-                storage_class=storage_class,
-                website_redirect_location=website_redirect_location,
-            )
+            # A copy's Tagging applies only under a TaggingDirective, which is not supported:
+            # the new metadata carries no tags.
+            meta = object_meta(ctx, {**members, "tagging": None})
 
         def check(source: ObjectInfo) -> None:
             check_copy_source(
