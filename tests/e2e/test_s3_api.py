@@ -535,3 +535,12 @@ def test_aws_chunked_body_with_a_wrong_trailer_is_rejected(server: Server, s3: A
     assert b"<Code>BadDigest</Code>" in reply.read()
     with pytest.raises(ClientError):
         s3.head_object(Bucket=bucket, Key="bad-trailer")
+
+
+def test_unknown_location_constraint(s3: Any) -> None:
+    with pytest.raises(ClientError) as err:
+        s3.create_bucket(
+            Bucket=f"b-{uuid.uuid4().hex[:12]}",
+            CreateBucketConfiguration={"LocationConstraint": "mars-north-1"},
+        )
+    assert _error(err) == ("InvalidLocationConstraint", 400)

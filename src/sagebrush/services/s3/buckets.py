@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
+
+import botocore.session
 
 from sagebrush.aws.errors import AwsError
 from sagebrush.aws.http import OperationResult
@@ -13,6 +16,17 @@ from sagebrush.services.s3._wire import check_bucket_name, decode_token, encode_
 US_EAST_1 = "us-east-1"
 # Legacy LocationConstraint values and the regions they mean.
 _LEGACY_LOCATIONS = {"EU": "eu-west-1", "": US_EAST_1}
+
+
+@functools.cache
+def _s3_regions() -> frozenset[str]:
+    """Every region S3 has, from botocore's endpoint data."""
+    session = botocore.session.get_session()
+    return frozenset(
+        region
+        for partition in session.get_available_partitions()
+        for region in session.get_available_regions("s3", partition)
+    )
 
 
 class BucketOperations(S3Base):
@@ -29,6 +43,13 @@ class BucketOperations(S3Base):
             region = ctx.region
         else:
             region = _LEGACY_LOCATIONS.get(location, location)
+            if region not in _s3_regions() and region != self.runtime.settings.region:
+                raise AwsError(
+                    "InvalidLocationConstraint",
+                    "The specified location-constraint is not valid",
+                    400,
+                    fields={"LocationConstraint": location},
+                )
             if ctx.region not in (US_EAST_1, region):
                 raise AwsError(
                     "IllegalLocationConstraintException",
