@@ -129,3 +129,26 @@ def test_unknown_target_and_action() -> None:
     with pytest.raises(AwsError) as err:
         asyncio.run(ROUTER.resolve(sts, "sts"))
     assert err.value.code == "InvalidAction"
+
+
+def test_unsigned_runtime_and_metrics_requests_route_by_path() -> None:
+    request, _ = to_request(
+        "sagemaker-runtime", "InvokeEndpoint", {"EndpointName": "ep", "Body": b"1,2"}
+    )
+    route = asyncio.run(ROUTER.resolve(request, None))
+    assert (route.service, route.operation.name) == ("sagemaker-runtime", "InvokeEndpoint")
+    assert route.uri_params == {"EndpointName": "ep"}
+    request, _ = to_request(
+        "sagemaker-metrics",
+        "BatchPutMetrics",
+        {
+            "TrialComponentName": "t",
+            "MetricData": [{"MetricName": "m", "Timestamp": 1, "Value": 1.0}],
+        },
+    )
+    assert asyncio.run(ROUTER.resolve(request, None)).service == "sagemaker-metrics"
+    # An S3 upload to a bucket that happens to be called "endpoints" stays S3's.
+    request, _ = to_request(
+        "s3", "CreateMultipartUpload", {"Bucket": "endpoints", "Key": "x/invocations"}
+    )
+    assert asyncio.run(ROUTER.resolve(request, None)).operation.name == "CreateMultipartUpload"

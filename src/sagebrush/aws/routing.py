@@ -69,18 +69,26 @@ class Router:
                 else _parse_form(await request.body.read())
             )
             return self._by_action(form.get("Action", ""), scope_service)
-        services = self.catalog.signing_names.get(scope_service or "s3", ("s3",))
+        if scope_service is None:
+            # Unsigned: any REST service may be meant. S3 comes last so it loses ties: its
+            # templates are the most generic ("/{Bucket}/{Key+}").
+            services = (*(s for s in self.catalog.services if s != "s3"), "s3")
+        else:
+            services = self.catalog.signing_names.get(scope_service, ())
         rest = [s for s in services if self.catalog.model(s).protocol.startswith("rest")]
         if not rest:
             raise AwsError("UnknownOperationException", "Missing X-Amz-Target header.", 400)
-        path = request.raw_path
-        if "s3" in rest:
-            path = _virtual_host_path(request, path)
         query = request.query_dict()
+        best: tuple[int, Route] | None = None
         for service in rest:
-            route = self._by_template(service, request, path, query)
-            if route is not None:
-                return route
+            path = request.raw_path
+            if service == "s3":
+                path = _virtual_host_path(request, path)
+            found = self._by_template(service, request, path, query)
+            if found is not None and (best is None or found[0] > best[0]):
+                best = found
+        if best is not None:
+            return best[1]
         raise AwsError(
             "MethodNotAllowed",
             f"The specified method {request.method} is not allowed against this resource.",
@@ -129,7 +137,8 @@ class Router:
     # -- REST: requestUri templates -----------------------------------------------------
     def _by_template(
         self, service: str, request: HttpRequest, path: str, query: dict[str, str]
-    ) -> Route | None:
+    ) -> tuple[int, Route] | None:
+        """The most specific operation of ``service`` matching the request, with its score."""
         model = self.catalog.model(service)
         x_id = query.get("x-id")
         best: tuple[int, _RestTemplate, dict[str, str]] | None = None
@@ -146,7 +155,7 @@ class Router:
                 best = (score, template, {k: unquote(v) for k, v in match.groupdict().items()})
         if best is None:
             return None
-        return Route(service, best[1].operation, model.protocol, best[2])
+        return best[0], Route(service, best[1].operation, model.protocol, best[2])
 
     def _templates(self, service: str) -> list[_RestTemplate]:
         cache = self.__dict__.setdefault("_template_cache", {})
