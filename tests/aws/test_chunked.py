@@ -25,6 +25,7 @@ from botocore.httpchecksum import AwsChunkedWrapper, Crc32Checksum, Sha256Checks
 
 from sagebrush.aws.chunked import (
     ChunkVerifier,
+    chunk_verifier,
     is_aws_chunked,
     payload_stream,
     stored_content_encoding,
@@ -35,7 +36,6 @@ from sagebrush.aws.sigv4 import (
     EMPTY_SHA256,
     STREAMING_SIGNED,
     STREAMING_SIGNED_TRAILER,
-    chunk_verifier,
     parse_credentials,
     signing_key,
     verify,

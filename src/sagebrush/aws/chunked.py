@@ -10,13 +10,24 @@ piece unchanged when it lies inside one chunk) and parses only the framing with
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 from collections.abc import AsyncIterator
 from typing import Protocol
 
 from sagebrush.aws.errors import AwsError
 from sagebrush.aws.http import Headers, HttpRequest
-from sagebrush.aws.sigv4 import check_payload_sha256
+from sagebrush.aws.sigv4 import (
+    EMPTY_SHA256,
+    SIGNATURE_MISMATCH,
+    STREAMING_SIGNED,
+    STREAMING_SIGNED_TRAILER,
+    SecretLookup,
+    SigV4Info,
+    check_payload_sha256,
+    signing_key,
+    unknown_key,
+)
 from sagebrush.aws.streams import PayloadStream
 
 _MAX_LINE = 4096  # a size line with a signature extension is under 100 bytes
@@ -28,7 +39,7 @@ _SIZE, _DATA, _DATA_END, _TRAILER, _DONE = range(5)
 
 
 class ChunkVerifier(Protocol):
-    """Checks chunk signatures (see ``sagebrush.aws.sigv4.ChunkSignatureVerifier``)."""
+    """Checks chunk signatures (see :class:`ChunkSignatureVerifier`)."""
 
     def verify_chunk(self, data_sha256: str, signature: str | None) -> None: ...
 
@@ -248,3 +259,53 @@ def _incomplete() -> AwsError:
         "You did not provide the number of bytes specified by the Content-Length HTTP header.",
         400,
     )
+
+
+# -- signed chunks (aws-chunked payloads) ----------------------------------------------------
+
+
+class ChunkSignatureVerifier:
+    """Checks the chain of ``chunk-signature`` values of a signed aws-chunked body.
+
+    Each chunk's signature covers the previous one, starting from the request signature,
+    so chunks can be neither altered, dropped nor reordered.
+    """
+
+    def __init__(self, key: bytes, info: SigV4Info) -> None:
+        self._key = key
+        self._prefix = f"{info.amz_date}\n{info.scope}\n"
+        self._previous = info.signature.lower()
+        self.trailer_signed = info.payload_hash == STREAMING_SIGNED_TRAILER
+
+    def verify_chunk(self, data_sha256: str, signature: str | None) -> None:
+        to_sign = (
+            f"AWS4-HMAC-SHA256-PAYLOAD\n{self._prefix}{self._previous}\n"
+            f"{EMPTY_SHA256}\n{data_sha256}"
+        )
+        self._previous = self._check(to_sign, signature)
+
+    def verify_trailer(self, canonical_trailers: bytes, signature: str | None) -> None:
+        if not self.trailer_signed and signature is None:
+            return
+        digest = hashlib.sha256(canonical_trailers).hexdigest()
+        to_sign = f"AWS4-HMAC-SHA256-TRAILER\n{self._prefix}{self._previous}\n{digest}"
+        self._check(to_sign, signature)
+
+    def _check(self, to_sign: str, signature: str | None) -> str:
+        expected = hmac.new(self._key, to_sign.encode(), hashlib.sha256).hexdigest()
+        if signature is None or not hmac.compare_digest(expected, signature.lower()):
+            raise AwsError("SignatureDoesNotMatch", SIGNATURE_MISMATCH, 403)
+        return expected
+
+
+def chunk_verifier(
+    info: SigV4Info | None, secret_for: SecretLookup
+) -> ChunkSignatureVerifier | None:
+    """A verifier for the chunk signatures of a ``STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]``
+    body, or None when the payload is not signed chunk by chunk. Call after :func:`verify`."""
+    if info is None or info.payload_hash not in {STREAMING_SIGNED, STREAMING_SIGNED_TRAILER}:
+        return None
+    secret = secret_for(info.access_key)
+    if secret is None:
+        raise unknown_key(info)
+    return ChunkSignatureVerifier(signing_key(secret, info.date, info.region, info.service), info)

@@ -7,8 +7,9 @@ region is never checked against the server's: one server answers for every regio
 
 S3 payloads are streamed, so their hash cannot be known when the headers are verified.
 :func:`expected_payload_sha256` says which SHA-256 the streamed body must still match and
-:func:`chunk_verifier` verifies the signed chunks of ``STREAMING-AWS4-HMAC-SHA256-PAYLOAD``
-bodies; both plug into :func:`sagebrush.aws.chunked.payload_stream`.
+:func:`sagebrush.aws.chunked.chunk_verifier` verifies the signed chunks of
+``STREAMING-AWS4-HMAC-SHA256-PAYLOAD`` bodies; both plug into
+:func:`sagebrush.aws.chunked.payload_stream`.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ TIMESTAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 _V2_HEADER = re.compile(r"AWS ([^:\s]+):(\S+)")
-_SIGNATURE_MISMATCH = (
+SIGNATURE_MISMATCH = (
     "The request signature we calculated does not match the signature you provided. "
     "Check your AWS Secret Access Key and signing method."
 )
@@ -248,7 +249,7 @@ def verify(
         info = replace(info, s3_rules=s3)
     secret = secret_for(info.access_key)
     if secret is None:
-        raise _unknown_key(info)
+        raise unknown_key(info)
     if info.version == 2:
         _verify_v2(request, info, secret, now)
         return
@@ -270,7 +271,7 @@ def verify(
             break
     else:
         logger.debug("SigV4 mismatch for %s; canonical request:\n%s", info.access_key, canonical)
-        raise AwsError("SignatureDoesNotMatch", _SIGNATURE_MISMATCH, 403)
+        raise AwsError("SignatureDoesNotMatch", SIGNATURE_MISMATCH, 403)
     declared = expected_payload_sha256(info)
     if declared is not None and body_sha256 is not None:
         check_payload_sha256(declared, body_sha256)
@@ -418,7 +419,7 @@ def _check_time(info: SigV4Info, signed_at: datetime, now: datetime) -> None:
         )
 
 
-def _unknown_key(info: SigV4Info) -> AwsError:
+def unknown_key(info: SigV4Info) -> AwsError:
     if info.is_s3:
         return AwsError(
             "InvalidAccessKeyId",
@@ -489,54 +490,4 @@ def _verify_v2(request: HttpRequest, info: SigV4Info, secret: str, now: datetime
     digest = hmac.new(secret.encode(), to_sign.encode(), hashlib.sha1).digest()
     if not hmac.compare_digest(base64.b64encode(digest).decode(), info.signature):
         logger.debug("SigV2 mismatch for %s; string to sign:\n%s", info.access_key, to_sign)
-        raise AwsError("SignatureDoesNotMatch", _SIGNATURE_MISMATCH, 403)
-
-
-# -- signed chunks (aws-chunked payloads) ----------------------------------------------------
-
-
-class ChunkSignatureVerifier:
-    """Checks the chain of ``chunk-signature`` values of a signed aws-chunked body.
-
-    Each chunk's signature covers the previous one, starting from the request signature,
-    so chunks can be neither altered, dropped nor reordered.
-    """
-
-    def __init__(self, key: bytes, info: SigV4Info) -> None:
-        self._key = key
-        self._prefix = f"{info.amz_date}\n{info.scope}\n"
-        self._previous = info.signature.lower()
-        self.trailer_signed = info.payload_hash == STREAMING_SIGNED_TRAILER
-
-    def verify_chunk(self, data_sha256: str, signature: str | None) -> None:
-        to_sign = (
-            f"AWS4-HMAC-SHA256-PAYLOAD\n{self._prefix}{self._previous}\n"
-            f"{EMPTY_SHA256}\n{data_sha256}"
-        )
-        self._previous = self._check(to_sign, signature)
-
-    def verify_trailer(self, canonical_trailers: bytes, signature: str | None) -> None:
-        if not self.trailer_signed and signature is None:
-            return
-        digest = hashlib.sha256(canonical_trailers).hexdigest()
-        to_sign = f"AWS4-HMAC-SHA256-TRAILER\n{self._prefix}{self._previous}\n{digest}"
-        self._check(to_sign, signature)
-
-    def _check(self, to_sign: str, signature: str | None) -> str:
-        expected = hmac.new(self._key, to_sign.encode(), hashlib.sha256).hexdigest()
-        if signature is None or not hmac.compare_digest(expected, signature.lower()):
-            raise AwsError("SignatureDoesNotMatch", _SIGNATURE_MISMATCH, 403)
-        return expected
-
-
-def chunk_verifier(
-    info: SigV4Info | None, secret_for: SecretLookup
-) -> ChunkSignatureVerifier | None:
-    """A verifier for the chunk signatures of a ``STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]``
-    body, or None when the payload is not signed chunk by chunk. Call after :func:`verify`."""
-    if info is None or info.payload_hash not in {STREAMING_SIGNED, STREAMING_SIGNED_TRAILER}:
-        return None
-    secret = secret_for(info.access_key)
-    if secret is None:
-        raise _unknown_key(info)
-    return ChunkSignatureVerifier(signing_key(secret, info.date, info.region, info.service), info)
+        raise AwsError("SignatureDoesNotMatch", SIGNATURE_MISMATCH, 403)

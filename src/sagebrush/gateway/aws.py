@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl
 from botocore.model import OperationModel
 from starlette.types import Receive, Scope, Send
 
+from sagebrush.aws.chunked import chunk_verifier
 from sagebrush.aws.errors import AwsError, internal_error
 from sagebrush.aws.http import Body, Headers, HttpRequest, HttpResponse, PayloadChecks
 from sagebrush.aws.protocols import Protocol, protocol_for
@@ -25,7 +26,6 @@ from sagebrush.aws.routing import Route, Router
 from sagebrush.aws.sigv4 import (
     SigV4Info,
     check_payload_sha256,
-    chunk_verifier,
     expected_payload_sha256,
     parse_credentials,
     verify,
