@@ -1,4 +1,7 @@
-"""boto3 upload and download of a 1 GiB file through Sagebrush vs a plain copy on the same disk.
+"""boto3 upload and download of a 1 GiB file through Sagebrush, beside two baselines run in
+the same process: a plain copy of the same file on the same disk, and the same boto3 calls
+against a null S3 server (`_null_s3.py`: discards uploads, serves downloads from memory),
+which is the most the boto3 client itself reaches on this machine.
 
 Target: >= 300 MB/s each way and >= 0.4x the plain copy.
 """
@@ -9,9 +12,13 @@ import argparse
 import hashlib
 import os
 import shutil
+import socket
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import boto3
 from boto3.s3.transfer import TransferConfig
@@ -19,6 +26,7 @@ from boto3.s3.transfer import TransferConfig
 from sagebrush.testing import start_server
 
 MB = 1_000_000
+HERE = Path(__file__).resolve().parent
 COLD: list[bool] = []
 
 
@@ -59,6 +67,49 @@ def timed(fn: object) -> float:
     return time.perf_counter() - start
 
 
+def null_server(size: int) -> tuple[subprocess.Popen[bytes], str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "_null_s3:app",
+            "--app-dir",
+            str(HERE),
+            "--port",
+            str(port),
+            "--log-level",
+            "error",
+            "--http",
+            "httptools",
+            "--loop",
+            "uvloop",
+        ],
+        env={**os.environ, "NULL_S3_SIZE": str(size)},
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    return process, url
+
+
+def client(url: str) -> Any:
+    return boto3.client(
+        "s3",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="sagebrush",
+        aws_secret_access_key="sagebrush-secret",
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--size-mib", type=int, default=1024)
@@ -70,13 +121,7 @@ def main() -> None:
         make_file(source, size)
         server = start_server(tmp / "home")
         try:
-            s3 = boto3.client(
-                "s3",
-                endpoint_url=server.url,
-                region_name="us-east-1",
-                aws_access_key_id="sagebrush",
-                aws_secret_access_key="sagebrush-secret",
-            )
+            s3 = client(server.url)
             s3.create_bucket(Bucket="bench")
             config = TransferConfig()  # boto3's defaults: 8 MiB parts, 10 threads
             copy_s = timed(lambda: shutil.copyfile(source, tmp / "copy.bin"))
@@ -88,7 +133,19 @@ def main() -> None:
             assert digest(target) == digest(source), "download differs from upload"
         finally:
             server.stop()
-    copy_rate, up_rate, down_rate = (size / MB / s for s in (copy_s, up_s, down_s))
+        process, url = null_server(size)
+        try:
+            null = client(url)
+            null_up_s = timed(lambda: null.upload_file(str(source), "null", "k", Config=config))
+            null_down_s = timed(
+                lambda: null.download_file("null", "k", str(tmp / "null.bin"), Config=config)
+            )
+        finally:
+            process.terminate()
+            process.wait()
+    copy_rate, up_rate, down_rate, null_up, null_down = (
+        size / MB / s for s in (copy_s, up_s, down_s, null_up_s, null_down_s)
+    )
     print(f"file size            {size / MB:.0f} MB   page cache dropped before each: {all(COLD)}")
     print(f"plain copy           {copy_rate:8.1f} MB/s  ({copy_s:.2f} s)")
     print(
@@ -98,6 +155,14 @@ def main() -> None:
     print(
         f"boto3 download_file  {down_rate:8.1f} MB/s  ({down_s:.2f} s)  "
         f"ratio {down_rate / copy_rate:.2f}x"
+    )
+    print(
+        f"null server upload   {null_up:8.1f} MB/s  ({null_up_s:.2f} s)  "
+        f"sagebrush/null {up_rate / null_up:.2f}x"
+    )
+    print(
+        f"null server download {null_down:8.1f} MB/s  ({null_down_s:.2f} s)  "
+        f"sagebrush/null {down_rate / null_down:.2f}x"
     )
 
 
