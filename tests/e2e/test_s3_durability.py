@@ -219,3 +219,28 @@ def test_concurrent_writers_and_readers_see_whole_versions(server: Server) -> No
         t.join()
     assert not failures, failures[:3]
     assert reads[0] > 20 and writes[0] > 20
+
+
+def test_aborted_download_releases_the_blob(server: Server) -> None:
+    import http.client
+
+    s3 = server.client("s3")
+    s3.create_bucket(Bucket="aborted")
+    before = _blob_count(server.home)
+    s3.put_object(Bucket="aborted", Key="big", Body=os.urandom(20 * MiB))
+    assert _blob_count(server.home) == before + 1
+    conn = http.client.HTTPConnection(server.url.split("//")[1])
+    conn.request("GET", "/aborted/big")
+    reply = conn.getresponse()
+    assert len(reply.read(MiB)) == MiB
+    conn.sock.close()  # hang up mid-download
+    conn.close()
+    s3.delete_object(Bucket="aborted", Key="big")
+    deadline = time.monotonic() + 10
+    while _blob_count(server.home) != before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _blob_count(server.home) == before
+
+
+def _blob_count(home: Path) -> int:
+    return sum(1 for p in (home / "objects" / "blobs").rglob("*") if p.is_file())

@@ -196,7 +196,14 @@ async def _send(response: HttpResponse, send: Send, *, head: bool) -> None:
     if head or isinstance(body, bytes):
         await send({"type": "http.response.body", "body": b"" if head else body})
         return
-    async for chunk in body:
-        if chunk:
-            await send({"type": "http.response.body", "body": chunk, "more_body": True})
-    await send({"type": "http.response.body", "body": b""})
+    try:
+        async for chunk in body:
+            if chunk:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+    finally:
+        # A client that hangs up mid-download must not keep the stream (and the blob it
+        # pins) alive until garbage collection.
+        aclose = getattr(body, "aclose", None)
+        if aclose is not None:
+            await aclose()
