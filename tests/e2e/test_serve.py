@@ -81,3 +81,18 @@ def test_sigterm_and_sigint_shut_down_cleanly(tmp_path: Path) -> None:
         srv = start_server(home)
         assert srv.stop(sig) == 0
         assert not (home / "server.json").exists()
+
+
+def test_a_second_server_on_the_same_home_is_refused(server: Server) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "sagebrush", "serve", "--port", "0", "--home", str(server.home)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1
+    assert "another server is using" in proc.stderr
+    assert server.url in proc.stderr
+    with urllib.request.urlopen(f"{server.url}/_sagebrush/health") as reply:
+        assert reply.status == 200

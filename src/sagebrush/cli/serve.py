@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import fcntl
 import logging
+import os
 import signal
 import socket
 import sys
 
-from sagebrush.cli.discovery import ServerInfo, export_lines, forget_server, record_server
+from sagebrush.cli.discovery import (
+    ServerInfo,
+    export_lines,
+    forget_server,
+    read_server,
+    record_server,
+)
 from sagebrush.config import Settings, load_settings
 
 
@@ -32,6 +40,16 @@ def serve(args: argparse.Namespace) -> int:
     )
     if settings.log_level.lower() != "debug":
         logging.getLogger("alembic").setLevel(logging.WARNING)
+    lock = _lock_home(settings)
+    if lock is None:
+        running = read_server(settings.home)
+        where = f" at {running.url} (pid {running.pid})" if running else ""
+        print(
+            f"sagebrush: another server is using {settings.home}{where}; "
+            "stop it or pass a different --home",
+            file=sys.stderr,
+        )
+        return 1
     try:
         sock = _bind(settings)
     except OSError as exc:
@@ -52,6 +70,19 @@ def serve(args: argparse.Namespace) -> int:
         forget_server(settings, info)
         sock.close()
     return 0
+
+
+def _lock_home(settings: Settings) -> int | None:
+    """An exclusive lock on the data directory for this process's lifetime: a second server
+    on the same home would sweep the first one's in-flight uploads at start-up."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    fd = os.open(settings.home / "server.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
 
 
 def _bind(settings: Settings) -> socket.socket:
