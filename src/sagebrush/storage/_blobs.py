@@ -69,6 +69,9 @@ class BlobFiles:
                 pending = None
             if batch:
                 await asyncio.to_thread(_consume, fd, batch, hasher)
+            # The metadata row will say this object exists: its bytes must survive a power
+            # loss first (the rename and the row are made durable after this).
+            await asyncio.to_thread(os.fsync, fd)
             done = True
         finally:
             if pending is not None and not pending.done():
