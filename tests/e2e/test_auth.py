@@ -158,3 +158,11 @@ def test_sdk_default_presigned_urls_work_with_auth(secured: Server, tmp_path: Pa
     url = s3.generate_presigned_url("get_object", Params={"Bucket": "secure", "Key": "k"})
     with urllib.request.urlopen(url) as reply:
         assert reply.read() == b"signed body"
+
+
+def test_gzip_compressed_put_metric_data_verifies(secured: Server) -> None:
+    # botocore gzips PutMetricData past 10 KiB and signs the compressed bytes.
+    cw = _client(secured, "cloudwatch", "sagebrush", "sagebrush-secret")
+    data = [{"MetricName": "m", "Value": float(i)} for i in range(1000)]
+    cw.put_metric_data(Namespace="Test/auth-gzip", MetricData=data)
+    assert cw.list_metrics(Namespace="Test/auth-gzip")["Metrics"][0]["MetricName"] == "m"

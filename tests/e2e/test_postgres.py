@@ -9,6 +9,7 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -105,5 +106,40 @@ def test_server_on_postgres_keeps_state_across_restarts(postgres_url: str, tmp_p
         assert s3.get_object(Bucket="pg-bucket", Key="dir/07")["Body"].read() == b"v7"
         role = srv.client("iam").get_role(RoleName="pg-role")["Role"]
         assert role["Arn"].endswith(":role/pg-role")
+    finally:
+        srv.stop()
+
+
+def test_metrics_on_postgres_survive_a_restart(postgres_url: str, tmp_path: Path) -> None:
+    base = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=5)
+    home = tmp_path / "home"
+    srv = start_server(home, "--db", postgres_url)
+    try:
+        srv.client("cloudwatch").put_metric_data(
+            Namespace="Test/pg",
+            MetricData=[
+                {"MetricName": "m", "Timestamp": base + timedelta(seconds=s), "Value": float(s)}
+                for s in range(0, 120, 10)
+            ],
+        )
+    finally:
+        assert srv.stop() == 0
+    srv = start_server(home, "--db", postgres_url)
+    try:
+        cw = srv.client("cloudwatch")
+        request = {
+            "Namespace": "Test/pg",
+            "MetricName": "m",
+            "StartTime": base,
+            "EndTime": base + timedelta(minutes=2),
+            "Period": 60,
+        }
+        sums = cw.get_metric_statistics(**request, Statistics=["Sum", "SampleCount"])
+        points = sorted(sums["Datapoints"], key=lambda p: p["Timestamp"])
+        assert [(p["Sum"], p["SampleCount"]) for p in points] == [(150.0, 6.0), (510.0, 6.0)]
+        p50 = cw.get_metric_statistics(**request, ExtendedStatistics=["p50"])
+        values = sorted(p["ExtendedStatistics"]["p50"] for p in p50["Datapoints"])
+        assert values == [20.0, 80.0]
+        assert cw.list_metrics(Namespace="Test/pg")["Metrics"][0]["MetricName"] == "m"
     finally:
         srv.stop()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
+
+from sagebrush.aws.errors import AwsError
 
 
 class Headers(Mapping[str, str]):
@@ -40,22 +43,46 @@ class Headers(Mapping[str, str]):
 
 
 class Body:
-    """The request body: read once, either whole (``read``) or as a stream (``stream``)."""
+    """The request body: read once, either whole (``read``) or as a stream (``stream``).
 
-    def __init__(self, receive: Callable[[], AsyncIterator[bytes]] | bytes) -> None:
+    ``gzipped`` bodies (botocore compresses CloudWatch ``PutMetricData`` past 10 KiB, the
+    model's ``requestcompression`` trait) read as their decoded content; ``read_raw`` gives
+    the bytes as sent, which is what SigV4 signed.
+    """
+
+    def __init__(
+        self, receive: Callable[[], AsyncIterator[bytes]] | bytes, *, gzipped: bool = False
+    ) -> None:
         self._source = receive
-        self._cached: bytes | None = receive if isinstance(receive, bytes) else None
+        self._raw: bytes | None = receive if isinstance(receive, bytes) else None
         self._consumed = False
+        self._gzipped = gzipped
+        self._decoded: bytes | None = None
 
     async def read(self) -> bytes:
-        if self._cached is None:
-            self._cached = b"".join([chunk async for chunk in self.stream()])
-        return self._cached
+        raw = await self.read_raw()
+        if not self._gzipped:
+            return raw
+        if self._decoded is None:
+            self._decoded = gunzip(raw)
+        return self._decoded
+
+    async def read_raw(self) -> bytes:
+        if self._raw is None:
+            self._raw = b"".join([chunk async for chunk in self._chunks()])
+        return self._raw
 
     async def stream(self) -> AsyncIterator[bytes]:
-        if self._cached is not None:
-            if self._cached:
-                yield self._cached
+        if self._gzipped:
+            yield await self.read()
+            return
+        async for chunk in self._chunks():
+            yield chunk
+
+    async def _chunks(self) -> AsyncIterator[bytes]:
+        if self._raw is not None:
+            if self._raw:
+                yield self._raw
             return
         if self._consumed:
             raise RuntimeError("request body already consumed")
@@ -64,6 +91,22 @@ class Body:
         async for chunk in self._source():
             if chunk:
                 yield chunk
+
+
+# Decoded request bodies are capped: AWS's own limits are far below this (1 MB for
+# PutMetricData), and a tiny gzip stream can otherwise expand without bound.
+MAX_DECODED_BODY = 64 * 1024 * 1024
+
+
+def gunzip(raw: bytes) -> bytes:
+    decoder = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        content = decoder.decompress(raw, MAX_DECODED_BODY)
+    except zlib.error as exc:
+        raise AwsError("SerializationException", f"the gzip body is invalid: {exc}") from exc
+    if decoder.unconsumed_tail:
+        raise AwsError("RequestEntityTooLarge", "The decoded request body is too large.", 413)
+    return content
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,16 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="what the server holds and where")
     _home_option(status)
     status.add_argument("--json", action="store_true", help="print the raw JSON")
+
+    logs = commands.add_parser("logs", help="print a job's logs (CloudWatch Logs streams)")
+    _home_option(logs)
+    logs.add_argument("name", help="job name: the streams under <name>/ are printed")
+    logs.add_argument(
+        "--group",
+        default="/aws/sagemaker/TrainingJobs",
+        help="log group (default /aws/sagemaker/TrainingJobs)",
+    )
+    logs.add_argument("--follow", "-f", action="store_true", help="keep printing new events")
     return parser
 
 
@@ -56,6 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from sagebrush.cli.client import print_env
 
         return print_env(args)
+    if args.command == "logs":
+        from sagebrush.cli.logs import print_logs
+
+        return print_logs(args)
     if args.command == "status":
         from sagebrush.cli.client import print_status
 

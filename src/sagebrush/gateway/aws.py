@@ -118,7 +118,7 @@ class AwsGateway:
             )
         body_sha256 = None
         if not s3:
-            body_sha256 = hashlib.sha256(await request.body.read()).hexdigest()
+            body_sha256 = hashlib.sha256(await request.body.read_raw()).hexdigest()
         verify(request, info, self._secret_for, datetime.now(UTC), body_sha256, s3=s3)
         if not s3:
             return
@@ -176,14 +176,23 @@ def _http_request(scope: Scope, receive: Receive) -> HttpRequest:
     query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
     headers = Headers((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"])
     client = scope.get("client") or ("", 0)
+    # Only the RPC protocols (json, query) compress request bodies; for S3, Content-Encoding
+    # is object metadata and the bytes are stored as sent.
+    rpc = "x-amz-target" in headers or _is_form_post(scope["method"], headers)
+    gzipped = rpc and "gzip" in headers.get("content-encoding", "").lower()
     return HttpRequest(
         method=scope["method"],
         raw_path=raw_path.decode("latin-1").split("?", 1)[0],
         query=query,
         headers=headers,
-        body=Body(chunks),
+        body=Body(chunks, gzipped=gzipped),
         client_host=client[0],
     )
+
+
+def _is_form_post(method: str, headers: Headers) -> bool:
+    content_type = headers.get("content-type", "")
+    return method == "POST" and content_type.startswith("application/x-www-form-urlencoded")
 
 
 async def _send(response: HttpResponse, send: Send, *, head: bool) -> None:

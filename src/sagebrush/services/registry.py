@@ -20,6 +20,8 @@ PROVIDERS: dict[str, str] = {
     "s3": "sagebrush.services.s3",
     "sts": "sagebrush.services.sts",
     "iam": "sagebrush.services.iam",
+    "logs": "sagebrush.services.logs",
+    "cloudwatch": "sagebrush.services.cloudwatch",
 }
 
 Result = dict[str, Any] | OperationResult
