@@ -44,6 +44,11 @@ class Settings(BaseSettings):
         default_factory=lambda: {DEFAULT_ACCESS_KEY: DEFAULT_SECRET_KEY}
     )
     log_level: str = "info"
+    # Training instances that may run at once; a job asking for more is refused
+    # (ResourceLimitExceeded), jobs that fit wait in line (SecondaryStatus Pending).
+    instance_quota: int = Field(default=8, ge=1)
+    # Seconds between SIGTERM and SIGKILL when a job is stopped (SageMaker gives 120).
+    stop_grace_seconds: float = Field(default=120.0, ge=0)
 
     @field_validator("auth")
     @classmethod
@@ -66,6 +71,21 @@ class Settings(BaseSettings):
     @property
     def objects_dir(self) -> Path:
         return self.home / "objects"
+
+    @property
+    def jobs_dir(self) -> Path:
+        """Where instances' working directories (their /opt/ml) live while jobs run."""
+        return self.home / "jobs"
+
+    @property
+    def images_dir(self) -> Path:
+        """Registered local images: ``<images_dir>/<repository>/train``."""
+        return self.home / "images"
+
+    @property
+    def venvs_dir(self) -> Path:
+        """Virtual environments built from jobs' requirements.txt, cached by its hash."""
+        return self.home / "venvs"
 
     @property
     def verify_signatures(self) -> bool:

@@ -32,6 +32,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--region", help="default region (default us-east-1)")
     serve.add_argument("--account-id", help="the 12-digit account id (default 000000000000)")
     serve.add_argument("--log-level", help="debug, info, warning, error")
+    serve.add_argument(
+        "--instance-quota",
+        type=int,
+        help="training instances that may run at once; more wait in line (default 8)",
+    )
+    serve.add_argument(
+        "--stop-grace-seconds",
+        type=float,
+        help="seconds between SIGTERM and SIGKILL when a job stops (default 120)",
+    )
 
     env = commands.add_parser("env", help="print the export lines that point clients here")
     _home_option(env)

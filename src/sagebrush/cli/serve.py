@@ -31,6 +31,8 @@ def serve(args: argparse.Namespace) -> int:
             region=args.region,
             account_id=args.account_id,
             log_level=args.log_level,
+            instance_quota=args.instance_quota,
+            stop_grace_seconds=args.stop_grace_seconds,
         )
     except ValueError as exc:
         print(f"sagebrush: invalid configuration: {exc}", file=sys.stderr)
@@ -58,6 +60,8 @@ def serve(args: argparse.Namespace) -> int:
         )
         return 1
     port = sock.getsockname()[1]
+    # Jobs tell their code where the server is: the port actually bound, not 0.
+    settings = settings.model_copy(update={"port": port})
     from sagebrush.gateway.app import create_app
 
     app = create_app(settings)

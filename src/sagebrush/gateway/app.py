@@ -10,12 +10,18 @@ from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 
 from sagebrush.aws.models import ServiceCatalog
+from sagebrush.compute import LocalLauncher
 from sagebrush.config import Settings
 from sagebrush.gateway.aws import AwsGateway
 from sagebrush.gateway.internal import health, status
+from sagebrush.jobs.training.context import TrainingContext
+from sagebrush.jobs.training.controller import TrainingController
 from sagebrush.services.base import Runtime
 from sagebrush.services.registry import ProviderRegistry
 from sagebrush.state.db import Database
+from sagebrush.state.logs import LogStore
+from sagebrush.state.metrics import MetricStore
+from sagebrush.state.resources import ResourceStore
 from sagebrush.storage import FilesystemObjectStore
 
 log = logging.getLogger(__name__)
@@ -28,7 +34,29 @@ def build_runtime(settings: Settings) -> Runtime:
     db.migrate()
     objects = FilesystemObjectStore(settings.objects_dir, db)
     objects.recover()
-    return Runtime(settings=settings, catalog=ServiceCatalog(), db=db, objects=objects)
+    runtime = Runtime(settings=settings, catalog=ServiceCatalog(), db=db, objects=objects)
+    runtime.training = TrainingController(
+        TrainingContext(
+            settings=settings,
+            store=ResourceStore(db),
+            objects=objects,
+            logs=LogStore(db),
+            metrics=MetricStore(db),
+            launcher=LocalLauncher(),
+            clock=runtime.clock,
+            endpoint_url=_endpoint_url(settings),
+        )
+    )
+    return runtime
+
+
+def _endpoint_url(settings: Settings) -> str:
+    host = settings.host
+    if host in {"0.0.0.0", "::", ""}:
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{settings.port}"
 
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
@@ -39,9 +67,13 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         log.info("sagebrush ready: home=%s db=%s", settings.home, runtime.db.engine.url)
+        if runtime.training is not None:
+            runtime.training.start()
         try:
             yield
         finally:
+            if runtime.training is not None:
+                runtime.training.close()
             runtime.db.dispose()
 
     app = Starlette(

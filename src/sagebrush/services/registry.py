@@ -22,6 +22,7 @@ PROVIDERS: dict[str, str] = {
     "iam": "sagebrush.services.iam",
     "logs": "sagebrush.services.logs",
     "cloudwatch": "sagebrush.services.cloudwatch",
+    "sagemaker": "sagebrush.services.sagemaker",
 }
 
 Result = dict[str, Any] | OperationResult

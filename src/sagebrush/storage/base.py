@@ -6,10 +6,15 @@ datetimes, ETags are bare hex (no quotes), checksums are ``{"CRC32": "<base64>"}
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from sagebrush.storage._materialize import temp_beside
 
 MIN_PART_SIZE = 5 * 1024 * 1024
 MAX_PART_NUMBER = 10_000
@@ -209,6 +214,27 @@ class ObjectStore(ABC):
     @abstractmethod
     def open_object(self, bucket: str, key: str) -> ObjectReader: ...
 
+    def materialize(self, bucket: str, key: str, dest: Path, *, link: bool = False) -> int:
+        """Make ``dest`` a file holding exactly the object's current bytes; returns the size.
+
+        ``dest`` is replaced atomically. With ``link=True`` the file may share storage with
+        the store (a hard link to immutable bytes): only for read-only use, the caller
+        guarantees nothing writes through it. Call it from a thread with no running event
+        loop. This generic version streams through ``open_object``; stores override it to
+        copy without user-space buffers.
+        """
+        reader = self.open_object(bucket, key)
+        tmp = temp_beside(dest)
+        try:
+            with tmp.open("xb") as out:
+                asyncio.run(_drain(reader.stream(), out))
+            tmp.replace(dest)
+        except BaseException:
+            reader.close()
+            tmp.unlink(missing_ok=True)
+            raise
+        return reader.info.size
+
     @abstractmethod
     def delete_object(self, bucket: str, key: str) -> bool:
         """Delete if present (idempotent); True when something was deleted."""
@@ -310,3 +336,8 @@ class ObjectStore(ABC):
     @abstractmethod
     def recover(self) -> None:
         """Remove what an interrupted process left behind (temp files, orphan blobs)."""
+
+
+async def _drain(stream: AsyncIterator[bytes], out: BinaryIO) -> None:
+    async for chunk in stream:
+        out.write(chunk)

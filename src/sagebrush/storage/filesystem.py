@@ -18,6 +18,7 @@ from sagebrush.storage import _rows
 from sagebrush.storage._blobs import BlobFiles
 from sagebrush.storage._checksums import SUPPORTED_ALGORITHMS, Hasher, decode_checksum
 from sagebrush.storage._listing import list_page
+from sagebrush.storage._materialize import materialize_blobs
 from sagebrush.storage._multipart import Multipart
 from sagebrush.storage._reader import FilesystemReader
 from sagebrush.storage._rows import Segments, encode_key
@@ -161,6 +162,16 @@ class FilesystemObjectStore(ObjectStore):
                     return FilesystemReader(self._blobs, info, segments)
             self._blobs.unpin(blob_ids)
         raise RuntimeError(f"object {bucket}/{key} kept changing while being opened")
+
+    def materialize(self, bucket: str, key: str, dest: Path, *, link: bool = False) -> int:
+        reader = self.open_object(bucket, key)  # pins the blobs until closed
+        try:
+            assert isinstance(reader, FilesystemReader)
+            blobs = [(self._blobs.path(blob), size) for blob, size in reader.segments]
+            materialize_blobs(blobs, dest, link=link)
+        finally:
+            reader.close()
+        return reader.info.size
 
     def delete_object(self, bucket: str, key: str) -> bool:
         raw_key = encode_key(key)

@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 # Every module that declares tables on Base, so ``target`` is the whole schema (autogenerate).
-from sagebrush.state import iam_tables, logs, metrics  # noqa: F401
+from sagebrush.state import iam_tables, logs, metrics, resources_tables  # noqa: F401
 from sagebrush.state.schema import Base
 
 config = context.config

@@ -1,0 +1,1 @@
+"""Jobs: lifecycles, admission and the controllers that run training (and later other) jobs."""

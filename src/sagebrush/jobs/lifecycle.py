@@ -1,0 +1,70 @@
+"""Statuses, the transitions allowed between them, and the one function that changes them.
+
+A resource kind's :class:`Lifecycle` names its statuses with SageMaker's own values and
+lists which status may follow which. :func:`transition` checks that table, stamps the time,
+persists and appends an event; nothing else assigns a status.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sagebrush.state.resources import Resource, ResourceStore
+
+
+class IllegalTransition(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    kind: str
+    # secondary status -> the secondary statuses that may follow it
+    allowed: Mapping[str, frozenset[str]]
+    # secondary status -> the primary status reported with it
+    primary: Mapping[str, str]
+
+    @property
+    def terminal_primary(self) -> frozenset[str]:
+        finals = {s for s, nxt in self.allowed.items() if not nxt}
+        return frozenset(self.primary[s] for s in finals)
+
+    def is_final(self, secondary: str | None) -> bool:
+        return secondary is not None and not self.allowed.get(secondary)
+
+
+def transition(
+    store: ResourceStore,
+    lifecycle: Lifecycle,
+    resource: Resource,
+    to: str,
+    message: str,
+    *,
+    now: float,
+    facts: Mapping[str, Any] | None = None,
+    stop_requested: bool | None = None,
+) -> Resource | None:
+    """Move ``resource`` to secondary status ``to``.
+
+    Returns the updated record, or None when the resource has moved on since it was read
+    (another writer won: re-read and decide again). Raises :class:`IllegalTransition` when
+    the table forbids the move from the status that was read.
+    """
+    current = resource.secondary_status
+    if current is None or to not in lifecycle.allowed.get(current, frozenset()):
+        raise IllegalTransition(f"{lifecycle.kind} {resource.name}: {current} -> {to}")
+    final = lifecycle.is_final(to)
+    return store.change(
+        resource.id,
+        expect_secondary=[current],
+        now=now,
+        status=lifecycle.primary[to],
+        secondary_status=to,
+        message=message,
+        facts=facts,
+        stop_requested=stop_requested,
+        ended=now if final else None,
+        event=True,
+    )

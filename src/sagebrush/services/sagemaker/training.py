@@ -1,0 +1,154 @@
+"""CreateTrainingJob, DescribeTrainingJob, ListTrainingJobs and StopTrainingJob."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sagebrush.jobs.lifecycle import IllegalTransition, transition
+from sagebrush.jobs.training import status as training_status
+from sagebrush.jobs.training.controller import TrainingController
+from sagebrush.jobs.training.status import KIND, LIFECYCLE
+from sagebrush.jobs.training.status import SecondaryStatus as S
+from sagebrush.services.base import RequestContext
+from sagebrush.services.sagemaker._common import (
+    SageMakerBase,
+    arn,
+    decode_token,
+    encode_token,
+    epoch,
+    in_use,
+    not_found,
+    tag_map,
+    validation,
+)
+from sagebrush.services.sagemaker._training_check import check_create
+from sagebrush.services.sagemaker._training_view import describe, summary
+from sagebrush.state.resources import Query, ResourceExists
+
+_SORT = {"Name": "name", "CreationTime": "created", "Status": "status"}
+
+
+class TrainingOperations(SageMakerBase):
+    @property
+    def training(self) -> TrainingController:
+        controller = self.runtime.training
+        assert controller is not None, "the app factory builds the training controller"
+        return controller
+
+    def create_training_job(self, ctx: RequestContext, **members: Any) -> dict[str, Any]:
+        request = self.request_of(ctx, members)
+        check_create(ctx, request, self.runtime.settings)
+        name = request["TrainingJobName"]
+        job_arn = arn(ctx, "training-job", name)
+        spec = json.loads(json.dumps(request, default=str))
+        try:
+            self.resources.create(
+                kind=KIND,
+                account_id=ctx.account_id,
+                region=ctx.region,
+                name=name,
+                arn=job_arn,
+                spec=spec,
+                status=training_status.TrainingJobStatus.IN_PROGRESS,
+                secondary_status=S.STARTING,
+                message="Launching requested ML instances",
+                now=self.runtime.clock(),
+                tags=tag_map(request.get("Tags")),
+            )
+        except ResourceExists as exc:
+            raise in_use(
+                "Training job names must be unique within an AWS account and region, and a "
+                f"training job with this name already exists ({exc.arn})"
+            ) from None
+        self.training.wake()
+        return {"TrainingJobArn": job_arn}
+
+    def describe_training_job(self, ctx: RequestContext, training_job_name: str) -> dict[str, Any]:
+        job = self.resources.find(KIND, ctx.account_id, ctx.region, training_job_name)
+        if job is None:
+            raise not_found()
+        return describe(job, self.resources.events(job.id))
+
+    def list_training_jobs(
+        self,
+        ctx: RequestContext,
+        *,
+        next_token: str | None = None,
+        max_results: int | None = None,
+        creation_time_after: datetime | None = None,
+        creation_time_before: datetime | None = None,
+        last_modified_time_after: datetime | None = None,
+        last_modified_time_before: datetime | None = None,
+        name_contains: str | None = None,
+        status_equals: str | None = None,
+        sort_by: str | None = None,
+        sort_order: str | None = None,
+    ) -> dict[str, Any]:
+        after, before = epoch(creation_time_after), epoch(creation_time_before)
+        modified_after = epoch(last_modified_time_after)
+        modified_before = epoch(last_modified_time_before)
+        filters: dict[str, Any] = {
+            "after": after,
+            "before": before,
+            "mafter": modified_after,
+            "mbefore": modified_before,
+            "name": name_contains,
+            "status": status_equals,
+            "sort": sort_by,
+            "order": sort_order,
+        }
+        offset = decode_token(next_token, filters)
+        limit = max_results or 10
+        page = self.resources.page(
+            Query(
+                kind=KIND,
+                account_id=ctx.account_id,
+                region=ctx.region,
+                name_contains=name_contains,
+                created_after=after,
+                created_before=before,
+                modified_after=modified_after,
+                modified_before=modified_before,
+                statuses=(status_equals,) if status_equals else (),
+                sort_by=_SORT[sort_by or "CreationTime"],
+                descending=(sort_order or "Descending") == "Descending",
+                offset=offset,
+                limit=limit,
+            )
+        )
+        result: dict[str, Any] = {"TrainingJobSummaries": [summary(job) for job in page.items]}
+        if page.next_offset is not None:
+            result["NextToken"] = encode_token(page.next_offset, filters)
+        return result
+
+    def stop_training_job(self, ctx: RequestContext, training_job_name: str) -> dict[str, Any]:
+        for _ in range(5):
+            job = self.resources.find(KIND, ctx.account_id, ctx.region, training_job_name)
+            if job is None:
+                raise not_found()
+            if job.secondary_status == S.STOPPING:
+                return {}
+            if LIFECYCLE.is_final(job.secondary_status):
+                raise validation(
+                    f"The request was rejected because the training job is in status {job.status}."
+                )
+            try:
+                moved = transition(
+                    self.resources,
+                    LIFECYCLE,
+                    job,
+                    S.STOPPING,
+                    "Stopping the training job",
+                    now=self.runtime.clock(),
+                    stop_requested=True,
+                )
+            except IllegalTransition:
+                moved = None
+            if moved is not None:
+                self.training.wake()
+                return {}
+        raise validation(
+            f"Training job {training_job_name} changed while being stopped; try again."
+        )
