@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from sagebrush.testing import Server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,3 +69,11 @@ def test_the_example_script_runs(server: Server, tmp_path: Path) -> None:
     example = ROOT / "examples" / "s3_and_sdk_basics.py"
     proc = _fresh_shell(server, tmp_path, f"{sys.executable} {example}")
     assert "multipart round trip ok" in proc.stdout
+
+
+@pytest.mark.slow
+def test_the_training_example_runs(server: Server, tmp_path: Path) -> None:
+    example = ROOT / "examples" / "training_script_mode.py"
+    proc = _fresh_shell(server, tmp_path, f"{sys.executable} {example}")
+    assert "script mode training ok" in proc.stdout
+    assert "validation:accuracy" in proc.stdout

@@ -386,3 +386,52 @@ def test_jobs_queue_under_the_instance_quota(tmp_path: Path) -> None:
         )
     finally:
         server.stop()
+
+
+PIPE_TRAIN = """\
+#!/usr/bin/env python3
+import hashlib, json, os
+digests = []
+for epoch in range(2):
+    with open(f"/opt/ml/input/data/train_{epoch}", "rb") as fifo:
+        digests.append(hashlib.sha256(fifo.read()).hexdigest())
+open("/opt/ml/model/digests.json", "w").write(json.dumps(digests))
+ckpt = "/opt/ml/checkpoints/state.txt"
+before = open(ckpt).read() if os.path.exists(ckpt) else ""
+open(ckpt, "w").write(before + "x")
+open("/opt/ml/model/checkpoint-seen.txt", "w").write(before)
+"""
+
+
+def test_pipe_mode_streams_the_channel_once_per_epoch_and_checkpoints_persist(
+    srv: Server,
+) -> None:
+    image = srv.home / "images" / "piper"
+    image.mkdir(exist_ok=True)
+    (image / "train").write_text(PIPE_TRAIN)
+    (image / "train").chmod(0o755)
+    sm, s3 = srv.client("sagemaker"), srv.client("s3")
+    payload = bytes(range(256)) * 40_000  # 10 MB across two objects
+    s3.put_object(Bucket="data", Key="pipe/part-0", Body=payload[:4_000_000])
+    s3.put_object(Bucket="data", Key="pipe/part-1", Body=payload[4_000_000:])
+    expected = __import__("hashlib").sha256(payload).hexdigest()
+    seen = []
+    for _ in range(2):
+        name = _name("pipe")
+        request = _job(
+            name,
+            AlgorithmSpecification={"TrainingImage": "piper:1", "TrainingInputMode": "Pipe"},
+            CheckpointConfig={"S3Uri": "s3://data/checkpoints/pipe"},
+        )
+        request["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"] = "s3://data/pipe/"
+        sm.create_training_job(**request)
+        job = _wait(sm, name)
+        assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+        body = s3.get_object(Bucket="data", Key=f"output/{name}/output/model.tar.gz")["Body"]
+        with tarfile.open(fileobj=io.BytesIO(body.read())) as tar:
+            assert json.load(tar.extractfile("digests.json")) == [expected, expected]  # type: ignore[arg-type]
+            seen.append(tar.extractfile("checkpoint-seen.txt").read())  # type: ignore[union-attr]
+    # The second job found the first one's checkpoint restored from S3 at start.
+    assert seen == [b"", b"x"]
+    stored = s3.get_object(Bucket="data", Key="checkpoints/pipe/state.txt")["Body"].read()
+    assert stored == b"xx"
