@@ -34,6 +34,7 @@ class TrainingController:
         self.ctx = ctx
         self.interval = interval
         self.runs: dict[int, TrainingRun] = {}
+        self._ended: set[int] = set()
         self._wake = threading.Event()
         self._closing = threading.Event()
         self._lock = threading.Lock()
@@ -70,12 +71,17 @@ class TrainingController:
         with self._lock:
             for job_id in [i for i, run in self.runs.items() if run.done.is_set()]:
                 del self.runs[job_id]
+                self._ended.add(job_id)
             jobs = self.ctx.store.unfinished(KIND, TERMINAL)
+            self._ended &= {job.id for job in jobs}
             in_use = sum(run.instance_count for run in self.runs.values())
             queue_blocked = False
             for job in jobs:
                 try:
-                    if job.id in self.runs:
+                    if job.id in self._ended:
+                        # Its run ended without a final status (a bug): never run it twice.
+                        self._fail(job, "InternalServerError: the job's run ended early")
+                    elif job.id in self.runs:
                         if job.stop_requested:
                             self.runs[job.id].request_stop()
                     elif job.secondary_status == S.STOPPING and not job.facts.get("launched"):
