@@ -115,6 +115,29 @@ class IamProvider(Provider):
             )
         raise AwsError("NoSuchEntity", f"The role with name {role_name} cannot be found.", 404)
 
+    def simulate_principal_policy(
+        self,
+        ctx: RequestContext,
+        policy_source_arn: str,
+        action_names: list[str],
+        resource_arns: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """Every action is allowed: Sagebrush does not enforce IAM policies, and says so
+        truthfully to clients (the sagemaker SDK v3) that check a role before using it."""
+        if ":role/" not in policy_source_arn and ":user/" not in policy_source_arn:
+            raise AwsError("InvalidInput", f"Invalid ARN: {policy_source_arn}")
+        resources = resource_arns or ["*"]
+        return {
+            "EvaluationResults": [
+                {"EvalActionName": action, "EvalResourceName": resource,
+                 "EvalDecision": "allowed", "MatchedStatements": [],
+                 "MissingContextValues": []}
+                for action in action_names
+                for resource in resources
+            ],
+            "IsTruncated": False,
+        }
+
 
 def synthesized_role(account_id: str, name: str) -> RoleRecord:
     return RoleRecord(
