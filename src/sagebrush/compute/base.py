@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+UNKNOWN_EXIT = -1
+
 
 @dataclass(frozen=True)
 class LaunchSpec:
@@ -51,8 +53,9 @@ class Launcher(ABC):
     def poll(self, handle: Handle) -> int | None:
         """The exit status once the instance's main process has ended, else None.
 
-        For an adopted process (not our child) the status is unknowable here: 0 is
-        reported, and the caller judges success from what the process left behind.
+        For an adopted process (not our child) the status is unknowable here:
+        :data:`UNKNOWN_EXIT` is reported, and the caller judges from what the process
+        left behind.
         """
 
     @abstractmethod

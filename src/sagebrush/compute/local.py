@@ -14,7 +14,7 @@ import subprocess
 import threading
 from pathlib import Path
 
-from sagebrush.compute.base import Handle, Launcher, LaunchSpec
+from sagebrush.compute.base import UNKNOWN_EXIT, Handle, Launcher, LaunchSpec
 
 
 class LocalLauncher(Launcher):
@@ -50,7 +50,7 @@ class LocalLauncher(Launcher):
                 with self._lock:
                     self._children.pop(handle.pid, None)
             return code
-        return None if _same_process(handle) else 0
+        return None if _same_process(handle) else UNKNOWN_EXIT
 
     def terminate(self, handle: Handle) -> None:
         self._signal(handle, signal.SIGTERM)

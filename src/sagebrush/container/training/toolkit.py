@@ -65,7 +65,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     plan = load_plan(Path(args[0]))
     _process.install_signal_forwarding()
-    return run_instance(plan, os.environ)
+    code = run_instance(plan, os.environ)
+    # Beside the instance directory: a server that adopted this process (it is not that
+    # server's child) learns the exit status here.
+    exit_status_path(plan.root).write_text(str(code), encoding="utf-8")
+    return code
+
+
+def exit_status_path(root: Path) -> Path:
+    return root.with_name(f"{root.name}.exit")
 
 
 def run_instance(plan: InstancePlan, base_env: Mapping[str, str]) -> int:

@@ -20,11 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from sagebrush.compute import Handle, LaunchSpec
+from sagebrush.compute.base import UNKNOWN_EXIT
 from sagebrush.container.images import ImageRuntime
 from sagebrush.container.training.environment import instance_environment
 from sagebrush.container.training.launch import build_command
 from sagebrush.container.training.layout import write_layout
 from sagebrush.container.training.plan import InstancePlan
+from sagebrush.container.training.toolkit import exit_status_path
 from sagebrush.jobs.training import data
 from sagebrush.jobs.training.context import TrainingContext
 from sagebrush.jobs.training.instances_plan import decoded
@@ -270,7 +272,7 @@ class TrainingRun:
             now = self.ctx.clock()
             for i, handle in enumerate(self._handles):
                 if codes[i] is None:
-                    codes[i] = self.ctx.launcher.poll(handle)
+                    codes[i] = self._exit_code(self.plans[i], self.ctx.launcher.poll(handle))
             if self._pump():
                 # Stored with each batch, so an adopting server neither repeats nor skips.
                 self._record(log_offsets=[p.consumed for p in self._pumps])
@@ -309,10 +311,29 @@ class TrainingRun:
                 log.exception("log pump for %s", pump.stream)
         return moved
 
+    @staticmethod
+    def _exit_code(plan: InstancePlan, polled: int | None) -> int | None:
+        """The toolkit's own record of its exit status wins over what the launcher saw."""
+        if polled is None:
+            return None
+        status_file = exit_status_path(plan.root)
+        try:
+            return int(status_file.read_text())
+        except (OSError, ValueError):
+            return polled
+
     def _judge(self, codes: list[int | None], stop_reason: S | None) -> Outcome:
         if stop_reason is not None:
             return Outcome(stop_reason)
         for plan, code in zip(self.plans, codes, strict=True):
+            if code == UNKNOWN_EXIT:
+                return Outcome(
+                    S.FAILED,
+                    (
+                        f"InternalServerError: the training process on {plan.host} ended "
+                        "without reporting its exit status (killed while the server was down)"
+                    ),
+                )
             failure = plan.root / "output" / "failure"
             succeeded = (plan.root / "output" / "success").exists()
             if code == 0 and (succeeded or not failure.exists()):

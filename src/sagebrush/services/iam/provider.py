@@ -129,9 +129,13 @@ class IamProvider(Provider):
         resources = resource_arns or ["*"]
         return {
             "EvaluationResults": [
-                {"EvalActionName": action, "EvalResourceName": resource,
-                 "EvalDecision": "allowed", "MatchedStatements": [],
-                 "MissingContextValues": []}
+                {
+                    "EvalActionName": action,
+                    "EvalResourceName": resource,
+                    "EvalDecision": "allowed",
+                    "MatchedStatements": [],
+                    "MissingContextValues": [],
+                }
                 for action in action_names
                 for resource in resources
             ],
