@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import importlib.util
 import shutil
 import site
 import subprocess
 import sys
 import sysconfig
+import venv as venvlib
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -63,27 +65,23 @@ def parent_site_dirs() -> list[str]:
 
 
 def create_layered(venv: Path) -> Path:
-    """A fresh venv at ``venv`` that also sees the running interpreter's packages."""
+    """A fresh venv at ``venv`` that also sees the running interpreter's packages.
+
+    Built in this process (no interpreter start-up): it sits on every custom-image job's
+    start path.
+    """
     # --system-site-packages covers a plain interpreter; when the toolkit itself runs in a
     # venv, "system" means the base interpreter, so that venv's packages need the .pth hook.
-    subprocess.run(
-        [sys.executable, "-I", "-m", "venv", "--without-pip", "--system-site-packages", str(venv)],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
+    venvlib.EnvBuilder(system_site_packages=True, with_pip=False, symlinks=True).create(venv)
     python = venv_python(venv)
-    purelib = subprocess.run(
-        [str(python), "-I", "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+    purelib = sysconfig.get_paths(vars={"base": str(venv), "platbase": str(venv)})["purelib"]
     # addsitedir (not a bare path line) so the parent's own .pth files (editable installs)
     # are honoured too.
     hook = "".join(f"import site; site.addsitedir({d!r})\n" for d in parent_site_dirs())
+    Path(purelib).mkdir(parents=True, exist_ok=True)
     (Path(purelib) / _PTH_NAME).write_text(hook, encoding="utf-8")
-    probe = [str(python), "-I", "-m", "pip", "--version"]
-    if subprocess.run(probe, capture_output=True, check=False).returncode:
+    # pip comes through the hook when this interpreter has it; otherwise bootstrap one.
+    if importlib.util.find_spec("pip") is None:
         subprocess.run([str(python), "-I", "-m", "ensurepip", "--default-pip"], check=True)
     return python
 

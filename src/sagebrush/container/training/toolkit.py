@@ -81,8 +81,12 @@ def run_instance(plan: InstancePlan, base_env: Mapping[str, str]) -> int:
         raise RuntimeError(f"{OPT_ML} is not {plan.root}: launch with build_command(plan)")
     env = instance_environment(plan, base_env)
     if plan.runtime != RUNTIME_SCRIPT:
-        # An image's own scripts call `python`: the interpreter standing in for the image's.
-        env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"
+        # An image's own scripts call `python` and `pip install` (the SDK v3 drivers do):
+        # give them an interpreter of the job's own, layered on this one, so what they
+        # install stays in the job and never changes the server's environment.
+        venv = _venv.create_layered(plan.root.with_name(plan.root.name + ".venv"))
+        env["VIRTUAL_ENV"] = str(venv.parent.parent)
+        env["PATH"] = f"{venv.parent}:{env.get('PATH', '')}"
     if plan.runtime == RUNTIME_SCRIPT:
         return _report(plan, lambda: _run_script(plan, env))
     if plan.runtime == RUNTIME_LOCAL_IMAGE:
