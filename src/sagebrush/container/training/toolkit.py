@@ -42,6 +42,8 @@ from sagebrush.container.training.environment import instance_environment, progr
 from sagebrush.container.training.launch import TOOLKIT_MODULE, build_command
 from sagebrush.container.training.layout import OPT_ML, base_dir
 from sagebrush.container.training.plan import (
+    ALGORITHMS_PACKAGE,
+    RUNTIME_BUILTIN,
     RUNTIME_COMMAND,
     RUNTIME_LOCAL_IMAGE,
     RUNTIME_SCRIPT,
@@ -80,6 +82,10 @@ def run_instance(plan: InstancePlan, base_env: Mapping[str, str]) -> int:
     if plan.use_namespace and not _is_bound(plan.root):
         raise RuntimeError(f"{OPT_ML} is not {plan.root}: launch with build_command(plan)")
     env = instance_environment(plan, base_env)
+    if plan.runtime == RUNTIME_BUILTIN:
+        # Sagebrush's own algorithm, on the server's interpreter and libraries.
+        argv = [sys.executable, "-m", f"{ALGORITHMS_PACKAGE}.{plan.framework}", base_dir(plan)]
+        return _run_plain(argv, env, base_dir(plan))
     if plan.runtime != RUNTIME_SCRIPT:
         # An image's own scripts call `python` and `pip install` (the SDK v3 drivers do):
         # give them an interpreter of the job's own, layered on this one, so what they

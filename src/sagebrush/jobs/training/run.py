@@ -28,6 +28,7 @@ from sagebrush.container.training.layout import write_layout
 from sagebrush.container.training.plan import InstancePlan
 from sagebrush.container.training.toolkit import exit_status_path
 from sagebrush.jobs.training import data
+from sagebrush.jobs.training.builtin import builtin_metrics
 from sagebrush.jobs.training.context import TrainingContext
 from sagebrush.jobs.training.instances_plan import decoded
 from sagebrush.jobs.training.logpump import LogPump, MetricDefinition
@@ -241,9 +242,8 @@ class TrainingRun:
             self._checkpoints.start()
 
     def _make_pumps(self, streams: list[str], offsets: list[int]) -> None:
-        definitions = MetricDefinition.compile(
-            self.job.spec["AlgorithmSpecification"].get("MetricDefinitions") or []
-        )
+        given = self.job.spec["AlgorithmSpecification"].get("MetricDefinitions") or []
+        definitions = MetricDefinition.compile([*given, *builtin_metrics(self.image)])
         self._pumps = [
             LogPump(
                 account_id=self.job.account_id,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sagebrush.algorithms import IMPLEMENTED
 from sagebrush.aws.errors import AwsError
 from sagebrush.config import Settings
 from sagebrush.container.images import resolve_image
@@ -34,10 +35,11 @@ def _check_algorithm(request: dict[str, Any], settings: Settings) -> None:
         hyperparameters=request.get("HyperParameters") or {},
         environment=request.get("Environment") or {},
     )
-    if runtime.kind == "builtin":
+    if runtime.kind == "builtin" and runtime.framework not in IMPLEMENTED:
         raise validation(
             f"Built-in algorithm image {image or name} ({runtime.framework}) cannot be run "
-            "by this Sagebrush version: built-in algorithms are not available yet."
+            f"by this Sagebrush version: built-in algorithms available: "
+            f"{', '.join(sorted(IMPLEMENTED))}."
         )
     if runtime.kind == "unknown":
         raise validation(

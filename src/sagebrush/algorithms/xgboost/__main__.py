@@ -1,0 +1,7 @@
+"""``python -m sagebrush.algorithms.xgboost <instance-root>``."""
+
+import sys
+
+from sagebrush.algorithms.xgboost._train import main
+
+sys.exit(main())
