@@ -129,9 +129,7 @@ class TrainingRun:
             feeder.start()
         for plan in self.plans:
             self._launch(plan)
-        self._record(
-            instances=[h.to_json() for h in self._handles], launched=True, training_start=started
-        )
+        self._record(training_start=started)
         return self._watch(started, spec)
 
     def _adopted(self) -> Outcome:
@@ -234,7 +232,11 @@ class TrainingRun:
         self._make_pumps(
             [*[p.stream for p in self._pumps], stream], [*[p.offset for p in self._pumps], 0]
         )
+        # Recorded as each instance starts: a server dying now still leaves its successor
+        # the handles (to adopt or to kill), never an orphan.
         self._record(
+            instances=[h.to_json() for h in self._handles],
+            launched=True,
             log_streams=[p.stream for p in self._pumps],
             log_offsets=[p.consumed for p in self._pumps],
         )
