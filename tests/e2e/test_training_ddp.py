@@ -14,6 +14,7 @@ OFFLINE = Path(__file__).parent / "offline"
 
 DDP_PY = r"""
 import os
+import sys
 import torch
 import torch.distributed as dist
 
@@ -23,8 +24,11 @@ value = torch.tensor([float(rank + 1)])
 dist.all_reduce(value)
 gathered = [torch.zeros(1) for _ in range(world)]
 dist.all_gather(gathered, torch.tensor([float(rank)]))
-print(f"rank {rank} of {world} on {os.environ['SM_CURRENT_HOST']}: "
-      f"sum={value.item()} ranks={[int(t.item()) for t in gathered]}", flush=True)
+# One write per line: two ranks share an instance's output, and the toolkit runs Python
+# unbuffered, where print() writes the text and its newline separately.
+sys.stdout.write(f"rank {rank} of {world} on {os.environ['SM_CURRENT_HOST']}: "
+                 f"sum={value.item()} ranks={[int(t.item()) for t in gathered]}\n")
+sys.stdout.flush()
 if rank == 0:
     torch.save({"sum": value}, os.path.join(os.environ["SM_MODEL_DIR"], "model.pt"))
 dist.barrier()
