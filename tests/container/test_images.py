@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+import sagemaker
+from sagemaker import image_uris
 
-from sagebrush.container.images import parse_image_uri, resolve_image
+from sagebrush.container.images import parse_image_uri, resolve_image, resolve_training_image
 
 ECR = "763104351884.dkr.ecr.us-west-2.amazonaws.com"
 ECR_CN = "727897471807.dkr.ecr.cn-north-1.amazonaws.com.cn"
@@ -83,3 +86,54 @@ def test_parse_image_uri() -> None:
     assert parse_image_uri("localhost:5000/a/b:1") == ("localhost:5000", "a/b", "1")
     assert parse_image_uri("algo") == ("", "algo", "")
     assert parse_image_uri("r@sha256:ab") == ("", "r", "sha256:ab")
+
+
+BUILTINS = {
+    "xgboost": ["1.7-1", "1"],
+    "linear-learner": ["1"],
+    "pca": ["1"],
+    "kmeans": ["1"],
+    "knn": ["1"],
+    "factorization-machines": ["1"],
+    "randomcutforest": ["1"],
+}
+
+
+@pytest.mark.parametrize("algorithm", sorted(BUILTINS))
+def test_every_regional_uri_the_sdk_retrieves_is_the_builtin(algorithm: str) -> None:
+    """What ``sagemaker.image_uris.retrieve`` gives, in every region it knows."""
+    config = json.loads(
+        (Path(sagemaker.__file__).parent / "image_uri_config" / f"{algorithm}.json").read_text()
+    )
+    versions = config.get("training", config)["versions"]
+    seen = 0
+    for version in BUILTINS[algorithm]:
+        for region in versions[version]["registries"]:
+            uri = image_uris.retrieve(algorithm, region, version)
+            runtime = resolve_image(uri, None, hyperparameters={}, environment={})
+            assert (runtime.kind, runtime.framework) == ("builtin", algorithm), uri
+            seen += 1
+    assert seen >= 20
+
+
+@pytest.mark.parametrize(
+    ("name", "algorithm"),
+    [
+        ("xgboost", "xgboost"),
+        ("linear-learner", "linear-learner"),
+        ("LightGBM", "lightgbm"),
+        ("forecasting-deepar", "deepar"),
+        ("arn:aws:sagemaker:us-east-1:123456789012:algorithm/kmeans", "kmeans"),
+    ],
+)
+def test_algorithm_names_pick_the_builtin(name: str, algorithm: str) -> None:
+    runtime = resolve_training_image({"AlgorithmName": name}, None)
+    assert (runtime.kind, runtime.framework) == ("builtin", algorithm)
+
+
+def test_unknown_algorithm_names() -> None:
+    assert resolve_training_image({"AlgorithmName": "my-marketplace-algo"}, None).kind == "unknown"
+    image = resolve_training_image(
+        {"TrainingImage": f"{ECR}/sagemaker-xgboost:1.7-1"}, None, hyperparameters={}
+    )
+    assert (image.kind, image.framework) == ("builtin", "xgboost")

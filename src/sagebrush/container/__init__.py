@@ -2,7 +2,8 @@
 
 ``training`` lays out ``/opt/ml``, computes the SM_* environment and runs the in-instance
 toolkit; ``isolation`` binds an instance directory onto ``/opt/ml`` in a private mount
-namespace; ``images`` maps image URIs to runtimes. Everything here imports only the
+namespace; ``images`` maps image URIs to runtimes; ``recordio`` frames records as Pipe mode
+and the built-in algorithms' RecordIO-protobuf do. Everything here imports only the
 standard library: the toolkit runs inside job processes, possibly under a job's virtualenv.
 """
 

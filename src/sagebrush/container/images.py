@@ -23,7 +23,8 @@ from pathlib import Path
 
 SCRIPT, LOCAL_IMAGE, BUILTIN, UNKNOWN = "script", "local-image", "builtin", "unknown"
 
-_ECR_HOST = re.compile(r"^\d{12}\.dkr\.ecr(-fips)?\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$")
+# Any partition's ECR: amazonaws.com, .com.cn, the ISO regions' c2s.ic.gov, sc2s.sgov.gov...
+_ECR_HOST = re.compile(r"^\d{12}\.dkr\.ecr(-fips)?\.[a-z0-9-]+\.[a-z0-9-]+(\.[a-z0-9-]+)+$")
 
 FRAMEWORK_REPOSITORIES = {
     "sagemaker-scikit-learn": "sklearn",
@@ -133,6 +134,42 @@ def parse_image_uri(uri: str) -> tuple[str, str, str]:
         repo, _, named = rest.rpartition(":")
         tag = tag or named
     return host, repo, tag
+
+
+_ALGORITHM_ARN = re.compile(r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]*:\d{12}:algorithm/(?P<name>.+)$")
+
+
+def resolve_algorithm_name(name: str) -> ImageRuntime:
+    """``AlgorithmSpecification.AlgorithmName``: a built-in's name (``xgboost``,
+    ``linear-learner``...) or an algorithm ARN ending in one. SageMaker takes only
+    algorithm resources here; Sagebrush also lets the name pick a built-in algorithm."""
+    match = _ALGORITHM_ARN.match(name.strip())
+    base = (match["name"] if match else name.strip()).lower()
+    algorithm = BUILTIN_REPOSITORIES.get(base)
+    if algorithm is None and base in BUILTIN_REPOSITORIES.values():
+        algorithm = base
+    if algorithm is None:
+        return ImageRuntime(UNKNOWN, None, repository=base)
+    return ImageRuntime(BUILTIN, algorithm, repository=base, algorithm=algorithm)
+
+
+def resolve_training_image(
+    algorithm: Mapping[str, object],
+    images_dir: Path | None,
+    *,
+    hyperparameters: Mapping[str, str] | None = None,
+    environment: Mapping[str, str] | None = None,
+) -> ImageRuntime:
+    """The runtime an ``AlgorithmSpecification`` names (TrainingImage or AlgorithmName)."""
+    image = algorithm.get("TrainingImage")
+    if not image and algorithm.get("AlgorithmName"):
+        return resolve_algorithm_name(str(algorithm["AlgorithmName"]))
+    return resolve_image(
+        str(image or ""),
+        images_dir,
+        hyperparameters=hyperparameters or {},
+        environment=environment or {},
+    )
 
 
 def resolve_image(

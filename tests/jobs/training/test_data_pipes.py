@@ -16,6 +16,7 @@ from typing import TypeVar
 import pytest
 from tests.jobs.training._data_support import channel, get, object_store, put
 
+from sagebrush.container.recordio import MAGIC, read_records
 from sagebrush.jobs.training.data import (
     ChannelObject,
     PipeFeeder,
@@ -23,7 +24,6 @@ from sagebrush.jobs.training.data import (
     resolve_channel_objects,
 )
 from sagebrush.jobs.training.data._streams import gunzip
-from sagebrush.jobs.training.data.recordio import MAGIC, read_records
 from sagebrush.storage import FilesystemObjectStore
 
 T = TypeVar("T")

@@ -24,7 +24,8 @@ PLAN_VERSION = 1
 
 FILE, PIPE, FAST_FILE = "File", "Pipe", "FastFile"
 RUNTIME_SCRIPT, RUNTIME_LOCAL_IMAGE, RUNTIME_COMMAND = "script", "local-image", "command"
-# A built-in algorithm: ``framework`` names it; it runs as ``python -m <ALGORITHMS>.<name>``.
+# A built-in algorithm: ``framework`` names it (``linear-learner``); it runs as
+# ``python -m <ALGORITHMS>.<name with _ for ->`` (``sagebrush.algorithms.linear_learner``).
 RUNTIME_BUILTIN = "builtin"
 ALGORITHMS_PACKAGE = "sagebrush.algorithms"
 

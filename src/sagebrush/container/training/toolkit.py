@@ -84,7 +84,8 @@ def run_instance(plan: InstancePlan, base_env: Mapping[str, str]) -> int:
     env = instance_environment(plan, base_env)
     if plan.runtime == RUNTIME_BUILTIN:
         # Sagebrush's own algorithm, on the server's interpreter and libraries.
-        argv = [sys.executable, "-m", f"{ALGORITHMS_PACKAGE}.{plan.framework}", base_dir(plan)]
+        module = f"{ALGORITHMS_PACKAGE}.{str(plan.framework).replace('-', '_')}"
+        argv = [sys.executable, "-m", module, base_dir(plan)]
         return _run_plain(argv, env, base_dir(plan))
     if plan.runtime != RUNTIME_SCRIPT:
         # An image's own scripts call `python` and `pip install` (the SDK v3 drivers do):

@@ -15,7 +15,7 @@ import threading
 from typing import Any
 
 from sagebrush.container import isolation
-from sagebrush.container.images import ImageRuntime, resolve_image
+from sagebrush.container.images import ImageRuntime, resolve_training_image
 from sagebrush.jobs.lifecycle import IllegalTransition, transition
 from sagebrush.jobs.training.context import TrainingContext
 from sagebrush.jobs.training.instances_plan import instance_plans
@@ -194,10 +194,8 @@ class TrainingController:
 
 
 def job_image(ctx: TrainingContext, spec: Any) -> ImageRuntime:
-    algorithm = spec["AlgorithmSpecification"]
-    uri = algorithm.get("TrainingImage") or algorithm.get("AlgorithmName") or ""
-    return resolve_image(
-        uri,
+    return resolve_training_image(
+        spec["AlgorithmSpecification"],
         ctx.settings.images_dir,
         hyperparameters=spec.get("HyperParameters") or {},
         environment=spec.get("Environment") or {},

@@ -7,7 +7,7 @@ from typing import Any
 from sagebrush.algorithms import IMPLEMENTED
 from sagebrush.aws.errors import AwsError
 from sagebrush.config import Settings
-from sagebrush.container.images import resolve_image
+from sagebrush.container.images import resolve_training_image
 from sagebrush.services.base import RequestContext
 from sagebrush.services.sagemaker._common import limit_exceeded, validation
 
@@ -29,8 +29,8 @@ def _check_algorithm(request: dict[str, Any], settings: Settings) -> None:
             "Exactly one of AlgorithmSpecification.TrainingImage and "
             "AlgorithmSpecification.AlgorithmName must be given."
         )
-    runtime = resolve_image(
-        image or name,
+    runtime = resolve_training_image(
+        algorithm,
         settings.images_dir,
         hyperparameters=request.get("HyperParameters") or {},
         environment=request.get("Environment") or {},
@@ -40,6 +40,11 @@ def _check_algorithm(request: dict[str, Any], settings: Settings) -> None:
             f"Built-in algorithm image {image or name} ({runtime.framework}) cannot be run "
             f"by this Sagebrush version: built-in algorithms available: "
             f"{', '.join(sorted(IMPLEMENTED))}."
+        )
+    if runtime.kind == "unknown" and name:
+        raise validation(
+            f"Algorithm {name} does not exist. AlgorithmName takes a built-in algorithm "
+            f"Sagebrush runs: {', '.join(sorted(IMPLEMENTED))}."
         )
     if runtime.kind == "unknown":
         raise validation(

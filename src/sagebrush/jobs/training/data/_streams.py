@@ -12,7 +12,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Generator, Iterable, Iterator
 
-from sagebrush.jobs.training.data import recordio
+from sagebrush.container import recordio
 from sagebrush.jobs.training.data._items import ChannelItem, ChannelObject, ObjectRef
 from sagebrush.jobs.training.data._sync import CHUNK, iter_reader
 from sagebrush.storage import ObjectReader, ObjectStore

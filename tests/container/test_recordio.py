@@ -10,8 +10,8 @@ import struct
 import pytest
 from sagemaker.amazon.common import _write_recordio, read_recordio
 
-from sagebrush.jobs.training.data import recordio
-from sagebrush.jobs.training.data.recordio import (
+from sagebrush.container import recordio
+from sagebrush.container.recordio import (
     MAGIC,
     LayoutScanner,
     RecordIOError,

@@ -1,0 +1,190 @@
+"""Reading a channel's objects into a feature matrix and labels."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+import scipy.sparse as sp
+from sklearn.datasets import load_svmlight_file
+
+from sagebrush.algorithms.data import recordio_protobuf
+from sagebrush.algorithms.data._dataset import Dataset
+from sagebrush.algorithms.data.content_types import (
+    CSV,
+    LIBSVM,
+    PARQUET,
+    RECORDIO_PROTOBUF,
+    ContentType,
+    parse_content_type,
+)
+from sagebrush.algorithms.errors import ClientError
+
+if TYPE_CHECKING:
+    from sagebrush.algorithms._instance import Instance
+
+# One object as it reaches the reader: a file (File, FastFile) or the bytes of a pipe.
+Source = Path | bytes
+
+
+def load_channel(
+    instance: Instance,
+    channel: str,
+    *,
+    default_content_type: str = CSV,
+    supported: Sequence[str] = (CSV, RECORDIO_PROTOBUF),
+    label_size: int = 1,
+) -> Dataset:
+    """The whole channel as one dataset; ``ClientError`` for data the algorithm can't read.
+
+    ``label_size`` is the default for CSV (label first) and parquet; the channel's content
+    type may override it (``text/csv;label_size=0``). RecordIO-protobuf carries its labels.
+    """
+    config = instance.channels.get(channel)
+    if config is None:
+        raise ClientError(f"Channel '{channel}' is required but was not provided")
+    if len(instance.hosts) > 1 and config.get("S3DistributionType") == "ShardedByS3Key":
+        raise ClientError(
+            f"Channel '{channel}' is ShardedByS3Key over {len(instance.hosts)} instances: "
+            "Sagebrush trains built-in algorithms on one instance, which would see only its "
+            "shard. Use FullyReplicated or InstanceCount 1"
+        )
+    content_type = parse_content_type(config.get("ContentType"), default_content_type)
+    if content_type.media not in supported:
+        raise ClientError(
+            f"Content type {content_type} is not supported for channel '{channel}': "
+            f"supported content types are {', '.join(supported)}"
+        )
+    sources = instance.channel_sources(channel)
+    if not sources:
+        raise ClientError(f"No data in channel '{channel}'")
+    try:
+        labels = content_type.int_param("label_size", label_size)
+    except ValueError as exc:
+        raise ClientError(f"Channel '{channel}': {exc}") from None
+    dataset = parse_sources(sources, content_type, labels, what=f"channel '{channel}'")
+    if len(dataset) == 0:
+        raise ClientError(f"No records in channel '{channel}'")
+    return dataset
+
+
+def parse_sources(
+    sources: Sequence[Source], content_type: ContentType, label_size: int, *, what: str
+) -> Dataset:
+    if content_type.media == RECORDIO_PROTOBUF:
+        data = b"".join(_bytes(s) for s in sources)
+        try:
+            return recordio_protobuf.read(data)
+        except recordio_protobuf.RecordProtobufError as exc:
+            raise ClientError(f"Unable to read RecordIO-protobuf data in {what}: {exc}") from None
+    parts = [parse_table(s, content_type, label_size, what=what) for s in sources]
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return Dataset(np.empty((0, 0), np.float32), None)
+    if len({p.width for p in parts}) > 1:
+        if not all(sp.issparse(p.features) for p in parts):
+            raise ClientError(f"Files in {what} have different numbers of columns")
+        # libsvm files name only the columns they use: widen all to the widest.
+        width = max(p.width for p in parts)
+        parts = [Dataset(_widen(p.features, width), p.labels) for p in parts]
+    return _concatenate(parts)
+
+
+def parse_table(
+    source: Source, content_type: ContentType, label_size: int, *, what: str
+) -> Dataset:
+    """One CSV, libsvm or parquet object; the first ``label_size`` columns are labels."""
+    name = source.name if isinstance(source, Path) else "the data"
+    try:
+        if content_type.media == CSV:
+            table = _csv(source)
+        elif content_type.media == PARQUET:
+            table = pq.read_table(source if isinstance(source, Path) else pa.BufferReader(source))
+        elif content_type.media == LIBSVM:
+            return _libsvm(source)
+        else:
+            raise ClientError(f"Content type {content_type} is not supported for {what}")
+        matrix = _to_matrix(table)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError, OSError) as exc:
+        if isinstance(exc, ClientError):
+            raise
+        raise ClientError(f"Unable to parse {content_type.media} {name} in {what}: {exc}") from None
+    if not matrix.shape[0]:
+        return Dataset(np.empty((0, 0), np.float32), None)
+    if matrix.shape[1] <= label_size:
+        raise ClientError(
+            f"{name} in {what} has {matrix.shape[1]} column(s): the label takes "
+            f"{label_size}, leaving no features"
+        )
+    labels = None
+    if label_size == 1:
+        labels = matrix[:, 0].copy()
+    elif label_size > 1:
+        labels = matrix[:, :label_size].copy()
+    return Dataset(np.ascontiguousarray(matrix[:, label_size:]), labels)
+
+
+def _csv(source: Source) -> pa.Table:
+    data = source if isinstance(source, Path) else io.BytesIO(source)
+    if isinstance(source, Path) and source.stat().st_size == 0:
+        return pa.table({})
+    if isinstance(source, bytes) and not source.strip():
+        return pa.table({})
+    return pa_csv.read_csv(
+        data,
+        read_options=pa_csv.ReadOptions(autogenerate_column_names=True),
+        parse_options=pa_csv.ParseOptions(delimiter=","),
+        convert_options=pa_csv.ConvertOptions(strings_can_be_null=True),
+    )
+
+
+def _to_matrix(table: pa.Table) -> np.ndarray:
+    if table.num_columns == 0:
+        return np.empty((0, 0), np.float32)
+    out = np.empty((table.num_rows, table.num_columns), dtype=np.float32)
+    for i, column in enumerate(table.columns):
+        try:
+            values = column.cast(pa.float32())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            raise ValueError(f"column {i + 1} holds values that are not numbers") from None
+        out[:, i] = values.to_numpy(zero_copy_only=False)
+    return out
+
+
+def _libsvm(source: Source) -> Dataset:
+    data = source if isinstance(source, Path) else io.BytesIO(source)
+    features, labels = load_svmlight_file(data, dtype=np.float32, zero_based=True)
+    return Dataset(sp.csr_matrix(features), np.asarray(labels, dtype=np.float32))
+
+
+def _widen(features: np.ndarray | sp.csr_matrix, width: int) -> sp.csr_matrix:
+    matrix = sp.csr_matrix(features)
+    return sp.csr_matrix((matrix.data, matrix.indices, matrix.indptr), shape=(matrix.shape[0], width))
+
+
+def _concatenate(parts: list[Dataset]) -> Dataset:
+    if len(parts) == 1:
+        return parts[0]
+    if any(sp.issparse(p.features) for p in parts):
+        features: np.ndarray | sp.csr_matrix = sp.vstack(
+            [sp.csr_matrix(p.features) for p in parts], format="csr"
+        )
+    else:
+        features = np.vstack([p.features for p in parts])
+    with_labels = [p.labels is not None for p in parts]
+    if any(with_labels) and not all(with_labels):
+        raise ClientError("Some files have labels and others do not")
+    labels = None
+    if all(with_labels):
+        labels = np.concatenate([p.labels for p in parts if p.labels is not None])
+    return Dataset(features, labels)
+
+
+def _bytes(source: Source) -> bytes:
+    return source.read_bytes() if isinstance(source, Path) else source
