@@ -165,7 +165,9 @@ def _libsvm(source: Source) -> Dataset:
 
 def _widen(features: np.ndarray | sp.csr_matrix, width: int) -> sp.csr_matrix:
     matrix = sp.csr_matrix(features)
-    return sp.csr_matrix((matrix.data, matrix.indices, matrix.indptr), shape=(matrix.shape[0], width))
+    return sp.csr_matrix(
+        (matrix.data, matrix.indices, matrix.indptr), shape=(matrix.shape[0], width)
+    )
 
 
 def _concatenate(parts: list[Dataset]) -> Dataset:

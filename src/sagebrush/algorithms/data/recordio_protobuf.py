@@ -55,16 +55,6 @@ def read(data: bytes | bytearray | memoryview) -> Dataset:
     return fast if fast is not None else _read_each(buffer)
 
 
-def read_labels(data: bytes) -> list[dict[str, np.ndarray]]:
-    """The ``label`` map of each record (what Amazon algorithms answer with), as arrays."""
-    out = []
-    for raw in recordio.read_records(io.BytesIO(data)):
-        record = Record()
-        record.ParseFromString(raw)
-        out.append({key: _tensor_values(value)[0] for key, value in record.label.items()})
-    return out
-
-
 @dataclass(frozen=True)
 class _Span:
     start: int  # offset of the packed values within the framed record
@@ -184,46 +174,88 @@ def _varint(buf: bytes, pos: int) -> tuple[int, int]:
 
 
 def _read_each(buffer: memoryview) -> Dataset:
-    dense: list[np.ndarray] = []
-    indices: list[np.ndarray] = []
-    sparse_values: list[np.ndarray] = []
-    width = 0
-    labels: list[np.ndarray] = []
-    sparse = None
     try:
         records = list(recordio.read_records(io.BytesIO(buffer)))
     except recordio.RecordIOError as exc:
         raise RecordProtobufError(f"not RecordIO framing: {exc}") from None
+    rows = _Rows()
+    record = Record()  # reused: parsing clears it first
     for number, raw in enumerate(records):
-        record = Record()
         try:
             record.ParseFromString(raw)
         except Exception as exc:  # the protobuf runtime's DecodeError and friends
             raise RecordProtobufError(f"record {number} is not a protobuf Record: {exc}") from None
-        value = _single(record.features, "features", number)
-        values, keys, shape = _tensor_values(value)
-        is_sparse = len(keys) > 0 or (len(shape) > 0 and len(values) != int(np.prod(shape)))
-        if sparse is None:
-            sparse = is_sparse
-        if is_sparse:
+        rows.add(number, _tensor(_single(record.features, "features", number)))
+        if record.label:
+            rows.add_label(_tensor(_single(record.label, "label", number)))
+    return rows.dataset()
+
+
+class _Rows:
+    """Records' tensors gathered into flat lists (C-speed ``extend``), shaped at the end."""
+
+    def __init__(self) -> None:
+        self.values: list[float] = []
+        self.keys: list[int] = []
+        self.indptr = [0]
+        self.sparse_rows = 0
+        self.width = 0
+        self.row_widths: list[int] = []
+        self.dtypes: set[type] = set()
+        self.labels: list[float] = []
+        self.label_sizes: set[int] = set()
+        self.labelled = 0
+
+    def add(self, number: int, tensor: tuple[Any, type]) -> None:
+        data, dtype = tensor
+        self.dtypes.add(dtype)
+        count = len(data.values)
+        self.values.extend(data.values)
+        shape = data.shape
+        if len(data.keys) or (len(shape) and count != int(np.prod(shape))):
             if not len(shape):
                 raise RecordProtobufError(f"record {number}: a sparse tensor needs its shape")
-            width = max(width, int(shape[-1]))
-            indices.append(keys.astype(np.int64) % int(shape[-1]))
-            sparse_values.append(values)
-        else:
-            dense.append(values)
-        if record.label:
-            labels.append(_tensor_values(_single(record.label, "label", number))[0])
-    if sparse:
-        if dense:
+            self.sparse_rows += 1
+            self.width = max(self.width, int(shape[-1]))
+            self.row_widths.append(int(shape[-1]))
+            self.keys.extend(data.keys)
+        elif self.indptr[-1] and count != self.indptr[1]:
+            raise RecordProtobufError("dense records have different numbers of features")
+        self.indptr.append(len(self.values))
+
+    def add_label(self, tensor: tuple[Any, type]) -> None:
+        data, _ = tensor
+        self.labels.extend(data.values)
+        self.label_sizes.add(len(data.values))
+        self.labelled += 1
+
+    def dataset(self) -> Dataset:
+        count = len(self.indptr) - 1
+        dtype = np.result_type(*self.dtypes) if self.dtypes else np.dtype(np.float32)
+        values = np.asarray(self.values, dtype=dtype)
+        if self.sparse_rows and self.sparse_rows != count:
             raise RecordProtobufError("the data mixes dense and sparse records")
-        return Dataset(_csr(indices, sparse_values, width), _stack_labels(labels, len(records)))
-    if len({len(row) for row in dense}) > 1:
-        raise RecordProtobufError("dense records have different numbers of features")
-    dtype = np.result_type(*{row.dtype for row in dense}) if dense else np.float32
-    features = np.vstack(dense).astype(dtype) if dense else np.empty((0, 0), np.float32)
-    return Dataset(features, _stack_labels(labels, len(records)))
+        features: np.ndarray | sp.csr_matrix
+        if self.sparse_rows:
+            indptr = np.asarray(self.indptr, dtype=np.int64)
+            # Keys index the flattened tensor; a row's column is the key modulo its width.
+            per_row = np.diff(indptr)
+            widths = np.repeat(np.asarray(self.row_widths, dtype=np.int64), per_row)
+            indices = np.asarray(self.keys, dtype=np.int64) % widths
+            features = sp.csr_matrix((values, indices, indptr), shape=(count, self.width))
+        else:
+            features = values.reshape(count, -1) if count else np.empty((0, 0), dtype)
+        return Dataset(features, self._labels(count))
+
+    def _labels(self, count: int) -> np.ndarray | None:
+        if not self.labelled:
+            return None
+        if self.labelled != count:
+            raise RecordProtobufError("some records have a label and others do not")
+        if len(self.label_sizes) > 1:
+            raise RecordProtobufError("labels have different sizes")
+        labels = np.asarray(self.labels)
+        return labels if self.label_sizes == {1} else labels.reshape(count, -1)
 
 
 def _single(entries: Any, what: str, number: int) -> Any:
@@ -234,42 +266,26 @@ def _single(entries: Any, what: str, number: int) -> Any:
     raise RecordProtobufError(f"record {number} has no {what} under the key 'values'")
 
 
-def _tensor_values(value: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _tensor(value: Any) -> tuple[Any, type]:
     kind = value.WhichOneof("value")
     if kind not in _TENSOR_FIELD:
         raise RecordProtobufError(f"unsupported value type {kind}: numbers are needed")
-    tensor = getattr(value, kind)
-    return (
-        np.asarray(tensor.values, dtype=_TENSOR_FIELD[kind]),
-        np.asarray(tensor.keys, dtype=np.uint64),
-        np.asarray(tensor.shape, dtype=np.uint64),
-    )
+    return getattr(value, kind), _TENSOR_FIELD[kind]
 
 
-def _csr(indices: list[np.ndarray], values: list[np.ndarray], width: int) -> sp.csr_matrix:
-    indptr = np.zeros(len(indices) + 1, dtype=np.int64)
-    np.cumsum([len(i) for i in indices], out=indptr[1:])
-    dtype = np.result_type(*{v.dtype for v in values}) if values else np.float32
-    return sp.csr_matrix(
-        (
-            np.concatenate(values).astype(dtype) if values else np.empty(0, dtype),
-            np.concatenate(indices) if indices else np.empty(0, np.int64),
-            indptr,
-        ),
-        shape=(len(indices), width),
-    )
-
-
-def _stack_labels(labels: list[np.ndarray], count: int) -> np.ndarray | None:
-    if not labels:
-        return None
-    if len(labels) != count:
-        raise RecordProtobufError("some records have a label and others do not")
-    widths = {len(label) for label in labels}
-    if len(widths) > 1:
-        raise RecordProtobufError("labels have different sizes")
-    stacked = np.vstack(labels)
-    return stacked[:, 0] if widths == {1} else stacked
+def read_labels(data: bytes) -> list[dict[str, np.ndarray]]:
+    """The ``label`` map of each record (what Amazon algorithms answer with), as arrays."""
+    out = []
+    record = Record()
+    for raw in recordio.read_records(io.BytesIO(data)):
+        record.ParseFromString(raw)
+        out.append(
+            {
+                key: np.asarray(_tensor(v)[0].values, _tensor(v)[1])
+                for key, v in record.label.items()
+            }
+        )
+    return out
 
 
 # -- writing ---------------------------------------------------------------------------
