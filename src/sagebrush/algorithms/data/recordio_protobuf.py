@@ -275,7 +275,7 @@ def _tensor(value: Any) -> tuple[Any, type]:
 
 def read_labels(data: bytes) -> list[dict[str, np.ndarray]]:
     """The ``label`` map of each record (what Amazon algorithms answer with), as arrays."""
-    out = []
+    out: list[dict[str, np.ndarray]] = []
     record = Record()
     for raw in recordio.read_records(io.BytesIO(data)):
         record.ParseFromString(raw)
