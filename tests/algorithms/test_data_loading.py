@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 import scipy.sparse as sp
 from sagemaker.amazon.common import write_numpy_to_dense_tensor
+from tests.algorithms._support import Channel, csv_bytes, instance
 
 from sagebrush.algorithms._instance import Instance
 from sagebrush.algorithms.data import (
@@ -22,7 +23,6 @@ from sagebrush.algorithms.data import (
     parse_content_type,
 )
 from sagebrush.algorithms.errors import ClientError
-from tests.algorithms._support import Channel, csv_bytes, instance
 
 ALL = (CSV, LIBSVM, PARQUET, RECORDIO_PROTOBUF)
 X = np.arange(24, dtype=np.float32).reshape(6, 4) / 4
@@ -63,6 +63,14 @@ def test_label_size_zero_and_two(tmp_path: Path) -> None:
     two = _load(root, "test")
     np.testing.assert_array_equal(two.labels, X[:, :2])
     np.testing.assert_array_equal(two.features, X[:, 2:])
+
+
+@pytest.mark.parametrize("mode", ["File", "Pipe"])
+def test_csv_single_line_without_line_end(tmp_path: Path, mode: str) -> None:
+    root = instance(tmp_path, {}, train=Channel({"x.csv": b"1,2,3"}, "text/csv", mode))
+    dataset = _load(root)
+    np.testing.assert_array_equal(dataset.features, [[2, 3]])
+    np.testing.assert_array_equal(dataset.labels, [1])
 
 
 def test_csv_missing_values_are_nan(tmp_path: Path) -> None:

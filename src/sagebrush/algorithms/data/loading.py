@@ -131,17 +131,28 @@ def parse_table(
 
 
 def _csv(source: Source) -> pa.Table:
-    data = source if isinstance(source, Path) else io.BytesIO(source)
-    if isinstance(source, Path) and source.stat().st_size == 0:
-        return pa.table({})
-    if isinstance(source, bytes) and not source.strip():
+    data = source.read_bytes() if isinstance(source, Path) and _lacks_newline(source) else source
+    if isinstance(data, bytes):
+        if not data.strip():
+            return pa.table({})
+        # pyarrow cannot infer the columns of a single line that has no line end.
+        data = data if data.endswith(b"\n") else data + b"\n"
+    elif data.stat().st_size == 0:
         return pa.table({})
     return pa_csv.read_csv(
-        data,
+        io.BytesIO(data) if isinstance(data, bytes) else data,
         read_options=pa_csv.ReadOptions(autogenerate_column_names=True),
         parse_options=pa_csv.ParseOptions(delimiter=","),
         convert_options=pa_csv.ConvertOptions(strings_can_be_null=True),
     )
+
+
+def _lacks_newline(path: Path) -> bool:
+    with path.open("rb") as file:
+        if file.seek(0, io.SEEK_END) == 0:
+            return False
+        file.seek(-1, io.SEEK_END)
+        return file.read(1) != b"\n"
 
 
 def _to_matrix(table: pa.Table) -> np.ndarray:
