@@ -59,7 +59,7 @@ class Param:
 
 def Integer(
     name: str,
-    default: int | None = None,
+    default: int | str | None = None,
     *,
     required: bool = False,
     low: int | None = None,
@@ -77,7 +77,7 @@ def Integer(
 
 def Float(
     name: str,
-    default: float | None = None,
+    default: float | str | None = None,
     *,
     required: bool = False,
     low: float | None = None,

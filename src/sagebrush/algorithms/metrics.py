@@ -31,7 +31,7 @@ def log_metric(
 ) -> None:
     """Print one metric line; ``kind`` is ``loss`` or ``score`` as in SageMaker's logs."""
     where = f"host={host}" + (f", epoch={epoch}" if epoch is not None else "")
-    print(f"#quality_metric: {where}, {channel} {name} <{kind}>={value!r}", flush=True)
+    print(f"#quality_metric: {where}, {channel} {name} <{kind}>={float(value)!r}", flush=True)
 
 
 def metric_definitions(names: Iterable[str]) -> list[dict[str, str]]:
