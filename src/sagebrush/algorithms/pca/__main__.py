@@ -1,0 +1,6 @@
+import sys
+
+from sagebrush.algorithms._main import run_training
+from sagebrush.algorithms.pca._train import train
+
+sys.exit(run_training(train))
