@@ -1,24 +1,20 @@
 """The sagemaker SDK v3's ModelTrainer, in a virtual environment of its own, runs the job.
 
-v3 cannot share an environment with the v2 SDK the rest of the suite uses, so the first
-run builds ``.venv-sdk3`` at the repository root (pip, from the package index, like
-``.ci/run`` builds ``.venv``) and later runs reuse it.
+v3 cannot share an environment with the v2 SDK the rest of the suite uses: ``_sdk3`` builds
+``.venv-sdk3`` at the repository root (pip, from the package index, like ``.ci/run``
+builds ``.venv``), in the background from the start of the session.
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from sagebrush.testing import Server
-
-ROOT = Path(__file__).resolve().parents[2]
-VENV = ROOT / ".venv-sdk3"
-SDK3 = "sagemaker>=3.27,<4"
+from tests.e2e import _sdk3
 
 TRAIN_PY = r"""
 import argparse, os
@@ -78,24 +74,9 @@ print("OK", job.training_job_name)
 """
 
 
-def _sdk3_python() -> Path:
-    python = VENV / "bin" / "python"
-    if (
-        not python.exists()
-        or subprocess.run(
-            [python, "-c", "import sagemaker.train"], capture_output=True, check=False
-        ).returncode
-    ):
-        subprocess.run([sys.executable, "-m", "venv", "--clear", VENV], check=True)
-        subprocess.run(
-            [python, "-m", "pip", "install", "-q", SDK3, "numpy"], check=True, timeout=900
-        )
-    return python
-
-
 @pytest.mark.slow
 def test_sdk_v3_model_trainer_runs_the_script(server: Server, tmp_path: Path) -> None:
-    python = _sdk3_python()
+    python = _sdk3.python()
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "train.py").write_text(TRAIN_PY)
     (tmp_path / "src" / "requirements.txt").write_text("scikit-learn\n")
