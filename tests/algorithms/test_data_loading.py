@@ -112,6 +112,20 @@ def test_recordio_protobuf_from_the_sdk(tmp_path: Path, mode: str) -> None:
     np.testing.assert_array_equal(dataset.labels, Y)
 
 
+@pytest.mark.parametrize("mode", ["File", "Pipe"])
+def test_record_sets_without_a_content_type_are_recognised(tmp_path: Path, mode: str) -> None:
+    buffer = io.BytesIO()
+    write_numpy_to_dense_tensor(buffer, X, Y)
+    root = instance(
+        tmp_path,
+        {},
+        train=Channel({"matrix_0.pbr": buffer.getvalue()}, None, mode),
+        csv=Channel({"x.csv": csv_bytes(X, Y)}, None, mode),
+    )
+    np.testing.assert_array_equal(_load(root).features, X)
+    np.testing.assert_array_equal(_load(root, "csv").features, X)
+
+
 @pytest.mark.parametrize(
     ("files", "content_type", "message"),
     [

@@ -25,6 +25,7 @@ from sagebrush.algorithms.data.content_types import (
     parse_content_type,
 )
 from sagebrush.algorithms.errors import ClientError
+from sagebrush.container import recordio
 
 if TYPE_CHECKING:
     from sagebrush.algorithms._instance import Instance
@@ -45,6 +46,8 @@ def load_channel(
 
     ``label_size`` is the default for CSV (label first) and parquet; the channel's content
     type may override it (``text/csv;label_size=0``). RecordIO-protobuf carries its labels.
+    A channel that names no content type is RecordIO-protobuf when its data starts with
+    RecordIO framing (the SDK's ``record_set()`` sends none), else ``default_content_type``.
     """
     config = instance.channels.get(channel)
     if config is None:
@@ -55,13 +58,17 @@ def load_channel(
             "Sagebrush trains built-in algorithms on one instance, which would see only its "
             "shard. Use FullyReplicated or InstanceCount 1"
         )
-    content_type = parse_content_type(config.get("ContentType"), default_content_type)
+    sources = instance.channel_sources(channel)
+    declared = config.get("ContentType")
+    if not declared and RECORDIO_PROTOBUF in supported and sources and _is_recordio(sources[0]):
+        # The SDK's record_set() channels name no ContentType: recognise their framing.
+        declared = RECORDIO_PROTOBUF
+    content_type = parse_content_type(declared, default_content_type)
     if content_type.media not in supported:
         raise ClientError(
             f"Content type {content_type} is not supported for channel '{channel}': "
             f"supported content types are {', '.join(supported)}"
         )
-    sources = instance.channel_sources(channel)
     if not sources:
         raise ClientError(f"No data in channel '{channel}'")
     try:
@@ -197,6 +204,15 @@ def _concatenate(parts: list[Dataset]) -> Dataset:
     if all(with_labels):
         labels = np.concatenate([p.labels for p in parts if p.labels is not None])
     return Dataset(features, labels)
+
+
+def _is_recordio(source: Source) -> bool:
+    if isinstance(source, bytes):
+        head = source[:4]
+    else:
+        with source.open("rb") as file:
+            head = file.read(4)
+    return head == recordio.MAGIC.to_bytes(4, "little")
 
 
 def _bytes(source: Source) -> bytes:
