@@ -89,6 +89,19 @@ def test_parquet_first_column_is_the_label(tmp_path: Path) -> None:
     np.testing.assert_array_equal(dataset.labels, Y)
 
 
+def test_pipe_parquet_objects_back_to_back(tmp_path: Path) -> None:
+    objects = {}
+    for i, rows in enumerate((slice(0, 2), slice(2, 6))):
+        buffer = io.BytesIO()
+        table = pa.table({"label": Y[rows], **{f"f{j}": X[rows, j] for j in range(4)}})
+        pq.write_table(table, buffer)
+        objects[f"part-{i}.parquet"] = buffer.getvalue()
+    root = instance(tmp_path, {}, train=Channel(objects, PARQUET, "Pipe"))
+    dataset = _load(root)
+    np.testing.assert_array_equal(dataset.features, X)
+    np.testing.assert_array_equal(dataset.labels, Y)
+
+
 def test_libsvm_files_are_sparse_and_widened(tmp_path: Path) -> None:
     files = {"a": b"1 0:1.5 3:2\n0 1:1\n", "b": b"1 5:4\n"}
     root = instance(tmp_path, {}, train=Channel(files, "text/libsvm"))

@@ -110,7 +110,8 @@ COLUMNS = [
         ),
         (
             "application/jsonlines",
-            b'{"score": 0.25, "predicted_label": 0}\n{"score": 0.4000000059604645, "predicted_label": 1}',
+            b'{"score": 0.25, "predicted_label": 0}\n'
+            b'{"score": 0.4000000059604645, "predicted_label": 1}',
         ),
         (CSV, b"0.25,0\n0.4000000059604645,1"),
     ],

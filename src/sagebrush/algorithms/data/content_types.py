@@ -15,6 +15,7 @@ JSONLINES = "application/jsonlines"
 _ALIASES = {
     "csv": CSV,
     "libsvm": LIBSVM,
+    "text/x-libsvm": LIBSVM,
     "parquet": PARQUET,
     "recordio-protobuf": RECORDIO_PROTOBUF,
     "application/x-recordio": RECORDIO_PROTOBUF,

@@ -12,7 +12,6 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import scipy.sparse as sp
-from sklearn.datasets import load_svmlight_file
 
 from sagebrush.algorithms.data import recordio_protobuf
 from sagebrush.algorithms.data._dataset import Dataset
@@ -90,6 +89,8 @@ def parse_sources(
             return recordio_protobuf.read(data)
         except recordio_protobuf.RecordProtobufError as exc:
             raise ClientError(f"Unable to read RecordIO-protobuf data in {what}: {exc}") from None
+    if content_type.media == PARQUET:
+        sources = [part for source in sources for part in _parquet_objects(source)]
     parts = [parse_table(s, content_type, label_size, what=what) for s in sources]
     parts = [p for p in parts if len(p)]
     if not parts:
@@ -176,6 +177,9 @@ def _to_matrix(table: pa.Table) -> np.ndarray:
 
 
 def _libsvm(source: Source) -> Dataset:
+    # Imported here: scikit-learn costs an algorithm process a second or more to import.
+    from sklearn.datasets import load_svmlight_file
+
     data = source if isinstance(source, Path) else io.BytesIO(source)
     features, labels = load_svmlight_file(data, dtype=np.float32, zero_based=True)
     return Dataset(sp.csr_matrix(features), np.asarray(labels, dtype=np.float32))
@@ -204,6 +208,23 @@ def _concatenate(parts: list[Dataset]) -> Dataset:
     if all(with_labels):
         labels = np.concatenate([p.labels for p in parts if p.labels is not None])
     return Dataset(features, labels)
+
+
+def _parquet_objects(source: Source) -> list[Source]:
+    """A Pipe channel's parquet objects arrive back to back: split them where one file's
+    closing ``PAR1`` meets the next one's opening ``PAR1`` (read whole, only the last
+    file's footer would be found and the others' rows silently lost)."""
+    if isinstance(source, Path):
+        return [source]
+    parts: list[Source] = []
+    start = 0
+    boundary = source.find(b"PAR1PAR1", 4)
+    while boundary != -1:
+        parts.append(source[start : boundary + 4])
+        start = boundary + 4
+        boundary = source.find(b"PAR1PAR1", start + 4)
+    parts.append(source[start:])
+    return parts
 
 
 def _is_recordio(source: Source) -> bool:

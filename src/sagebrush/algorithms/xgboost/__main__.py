@@ -2,6 +2,7 @@
 
 import sys
 
-from sagebrush.algorithms.xgboost._train import main
+from sagebrush.algorithms._main import run_training
+from sagebrush.algorithms.xgboost._train import train
 
-sys.exit(main())
+sys.exit(run_training(train))

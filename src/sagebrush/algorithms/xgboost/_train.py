@@ -2,144 +2,162 @@
 
 from __future__ import annotations
 
+import json
+import os
 import sys
+import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
-import numpy as np
 import xgboost as xgb
 
 from sagebrush.algorithms._instance import ClientError, Instance
+from sagebrush.algorithms.xgboost import _data, _params
+from sagebrush.algorithms.xgboost._metrics import (
+    CHECKPOINT,
+    Checkpoints,
+    CustomMetrics,
+    IntermediateModel,
+    SageMakerLog,
+    checkpoints,
+    save_atomically,
+)
 
-# SageMaker-only hyperparameters, not passed to xgboost.train's params.
-_PLATFORM = {
-    "num_round",
-    "early_stopping_rounds",
-    "csv_weights",
-    "save_model_on_termination",
-    "_tuning_objective_metric",
-    "_kfold",
-    "_num_cv_round",
-}
-CSV, LIBSVM = "text/csv", "text/libsvm"
-
-
-def parse_hyperparameters(raw: dict[str, str]) -> tuple[dict[str, Any], int, int | None]:
-    if "num_round" not in raw:
-        raise ClientError("Missing required hyperparameter: num_round")
-    try:
-        rounds = int(raw["num_round"])
-        early = int(raw["early_stopping_rounds"]) if "early_stopping_rounds" in raw else None
-    except ValueError as exc:
-        raise ClientError(f"Hyperparameter num_round/early_stopping_rounds: {exc}") from None
-    if rounds < 1:
-        raise ClientError("Hyperparameter num_round must be at least 1")
-    params: dict[str, Any] = {}
-    for key, value in raw.items():
-        if key in _PLATFORM or key.startswith("sagemaker_"):
-            continue
-        params[key] = _value(value)
-    params.setdefault("verbosity", 0)
-    return params, rounds, early
+MODEL_FILE = _data.MODEL_FILE
+OPT_ML = "/opt/ml"
 
 
-def _value(text: str) -> Any:
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            continue
-    return text
-
-
-def load(instance: Instance, channel: str, content_type: str | None) -> xgb.DMatrix:
-    files = instance.channel_files(channel)
-    if not files:
-        raise ClientError(f"No data in channel '{channel}'")
-    kind = (content_type or CSV).split(";")[0].strip().lower()
-    if kind in ("csv", CSV):
-        blocks = []
-        for path in files:
-            try:
-                data = np.loadtxt(path, delimiter=",", dtype=np.float64, ndmin=2)
-            except ValueError as exc:
-                raise ClientError(
-                    f"Unable to parse CSV file {path.name} in channel '{channel}': {exc}"
-                ) from None
-            if data.size:
-                blocks.append(data)
-        if not blocks:
-            raise ClientError(f"No rows in channel '{channel}'")
-        if len({b.shape[1] for b in blocks}) > 1:
-            raise ClientError(f"Files in channel '{channel}' have different column counts")
-        table = np.vstack(blocks)
-        return xgb.DMatrix(table[:, 1:], label=table[:, 0])
-    if kind in ("libsvm", LIBSVM):
-        # xgboost's own libsvm parser reads one file: join the channel's files first.
-        joined = instance.root.parent / f".{channel}.libsvm"
-        with joined.open("wb") as out:
-            for path in files:
-                chunk = path.read_bytes()
-                out.write(chunk if chunk.endswith(b"\n") or not chunk else chunk + b"\n")
-        try:
-            return xgb.DMatrix(f"{joined}?format=libsvm")
-        except xgb.core.XGBoostError as exc:
-            raise ClientError(
-                f"Unable to parse libsvm data in channel '{channel}': {exc}"
-            ) from None
-        finally:
-            joined.unlink(missing_ok=True)
-    raise ClientError(
-        f"Content type {content_type} is not supported by XGBoost: use text/csv or text/libsvm"
+def train(instance: Instance) -> None:
+    config = _params.parse(instance.hyperparameters)
+    _data.check_channels(instance)
+    begin = time.perf_counter()
+    dtrain = _data.load(instance, "train", csv_weights=config.csv_weights)
+    _info(
+        f"Train matrix has {dtrain.num_row()} rows and {dtrain.num_col()} columns "
+        f"(read in {time.perf_counter() - begin:.2f} s)"
     )
-
-
-def train(instance: Instance) -> xgb.Booster:
-    params, rounds, early = parse_hyperparameters(instance.hyperparameters)
-    channels = instance.channels
-    if "train" not in channels:
-        raise ClientError("Channel 'train' is required for XGBoost training")
-    dtrain = load(instance, "train", channels["train"].get("ContentType"))
     evals = [(dtrain, "train")]
-    if "validation" in channels:
-        evals.append(
-            (load(instance, "validation", channels["validation"].get("ContentType")), "validation")
+    if "validation" in instance.channels:
+        dvalid = _data.load(instance, "validation", csv_weights=config.csv_weights)
+        _info(f"Validation matrix has {dvalid.num_row()} rows")
+        evals.append((dvalid, "validation"))
+    threads = config.params.get("nthread", "xgboost's default")
+    omp = os.environ.get("OMP_NUM_THREADS", "unset")
+    _info(f"Training with nthread={threads} (OMP_NUM_THREADS={omp}, {os.cpu_count()} CPUs)")
+    begin = time.perf_counter()
+    booster = fit(instance, config, evals)
+    _info(f"Trained {booster.num_boosted_rounds()} rounds in {time.perf_counter() - begin:.2f} s")
+    # xgboost's own model file (UBJSON): xgboost.Booster(model_file=...) loads it.
+    save_atomically(booster, instance.model_dir / MODEL_FILE)
+
+
+def fit(
+    instance: Instance, config: _params.Config, evals: list[tuple[xgb.DMatrix, str]]
+) -> xgb.Booster:
+    start, rounds = _starting_point(instance, config)
+    callbacks: list[xgb.callback.TrainingCallback] = []
+    custom = CustomMetrics(config.custom_metrics) if config.custom_metrics else None
+    if custom is not None:
+        callbacks.append(custom)
+    callbacks.append(SageMakerLog())
+    directory = checkpoint_dir(instance)
+    if directory is not None:
+        callbacks.append(Checkpoints(directory))
+    if config.save_model_on_termination:
+        callbacks.append(IntermediateModel(instance.model_dir / MODEL_FILE))
+    metric = config.early_stopping_metric
+    if config.early_stopping_rounds and metric and len(evals) > 1:
+        callbacks.append(
+            xgb.callback.EarlyStopping(
+                rounds=config.early_stopping_rounds,
+                metric_name=metric,
+                data_name="validation",
+                maximize=_params.maximize(metric),
+                save_best=True,
+            )
         )
+    elif config.early_stopping_rounds:
+        # As SageMaker's container: early stopping watches the tuning objective or the last
+        # eval_metric on the validation channel, and is off without them.
+        _info("early_stopping_rounds is ignored: it needs a validation channel and eval_metric")
     try:
-        return xgb.train(
-            params,
-            dtrain,
-            num_boost_round=rounds,
-            evals=evals,
-            early_stopping_rounds=early if len(evals) > 1 else None,
-            callbacks=[_SageMakerLog()],
-            verbose_eval=False,
-        )
+        with _warnings_to_log():
+            return xgb.train(
+                config.params,
+                evals[0][0],
+                num_boost_round=rounds,
+                evals=evals,
+                callbacks=callbacks,
+                custom_metric=custom.function if custom is not None else None,
+                xgb_model=start,
+                verbose_eval=False,
+            )
     except xgb.core.XGBoostError as exc:
         raise ClientError(f"XGBoost rejected the job's parameters or data: {exc}") from None
 
 
-class _SageMakerLog(xgb.callback.TrainingCallback):
-    def after_iteration(self, model: Any, epoch: int, evals_log: dict[str, Any]) -> bool:
-        parts = [
-            f"{data}-{metric}:{values[-1]:.5f}"
-            for data, metrics in evals_log.items()
-            for metric, values in metrics.items()
-        ]
-        print(f"[{epoch}]#011" + "#011".join(parts), flush=True)
-        return False
+def _starting_point(instance: Instance, config: _params.Config) -> tuple[Any, int]:
+    """The booster to continue, and how many rounds to add to it.
+
+    A checkpoint (a restarted job) resumes toward ``num_round`` rounds in all; a model in
+    the ``model`` channel is continued by ``num_round`` more rounds.
+    """
+    directory = checkpoint_dir(instance)
+    if directory is not None:
+        found = checkpoints(directory)
+        if found:
+            done = int(found[-1].name.rsplit(".", 1)[1]) + 1
+            _info(f"Resuming from checkpoint {found[-1].name} ({done} rounds done)")
+            return str(found[-1]), max(0, config.num_round - done)
+    base = _data.model_channel(instance)
+    if base is not None:
+        _info(f"Continuing the model in channel 'model' ({base.num_boosted_rounds()} rounds)")
+    return base, config.num_round
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    instance = Instance(Path(args[0]))
-    try:
-        booster = train(instance)
-    except ClientError as exc:
-        instance.fail(f"ClientError: {exc}")
-        print(f"ClientError: {exc}", file=sys.stderr, flush=True)
-        return 1
-    instance.model_dir.mkdir(parents=True, exist_ok=True)
-    # The built-in image's file name and format: xgboost's own binary model file.
-    booster.save_model(str(instance.model_dir / "xgboost-model"))
-    return 0
+def checkpoint_dir(instance: Instance) -> Path | None:
+    """Where checkpoints go: CheckpointConfig's LocalPath, when the job has one.
+
+    SageMaker writes ``input/config/checkpointconfig.json`` for such jobs. Without it, a
+    checkpoints directory that already holds XGBoost checkpoints (restored from the job's
+    checkpoint S3 URI) is taken as the sign too.
+    """
+    config = instance.root / "input" / "config" / "checkpointconfig.json"
+    if config.exists():
+        try:
+            local = json.loads(config.read_text()).get("LocalPath") or f"{OPT_ML}/checkpoints"
+        except (ValueError, AttributeError):
+            local = f"{OPT_ML}/checkpoints"
+        path = Path(local)
+        if str(instance.root) != OPT_ML and path.is_relative_to(OPT_ML):
+            path = instance.root / path.relative_to(OPT_ML)
+        return path
+    default = instance.root / "checkpoints"
+    return default if any(default.glob(f"{CHECKPOINT}.*")) else None
+
+
+@contextmanager
+def _warnings_to_log() -> Iterator[None]:
+    """xgboost's warnings (deprecated or unused parameters) go to the job's log, as lines."""
+
+    def show(  # noqa: PLR0917  (warnings.showwarning's signature)
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        print(f"WARNING: {str(message).strip()}", file=sys.stderr, flush=True)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = show
+        yield
+
+
+def _info(message: str) -> None:
+    print(f"INFO: {message}", flush=True)
