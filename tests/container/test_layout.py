@@ -73,6 +73,12 @@ def test_config_files_exact(make_plan: MakePlan) -> None:
     }
 
 
+def test_no_checkpoint_config_without_one(make_plan: MakePlan) -> None:
+    plan = make_plan()
+    write_layout(plan)
+    assert not (plan.root / "input" / "config" / "checkpointconfig.json").exists()
+
+
 def test_directories(make_plan: MakePlan) -> None:
     plan = make_plan(
         channels=(ChannelPlan("train"), ChannelPlan("ff", "FastFile"), ChannelPlan("p", "Pipe"))
@@ -115,9 +121,14 @@ def test_plan_round_trips_through_its_file(make_plan: MakePlan) -> None:
         image_dir=Path("/images/algo"),
         master_port=29555,
         use_namespace=True,
+        checkpoint={"LocalPath": "/opt/ml/checkpoints/", "S3Uri": "s3://b/ckpt"},
     )
     write_layout(plan)
     assert plan_path(plan.root).is_file()
+    assert _read(plan.root / "input" / "config" / "checkpointconfig.json") == {
+        "LocalPath": "/opt/ml/checkpoints/",
+        "S3Uri": "s3://b/ckpt",
+    }
     loaded = load_plan(plan.root)
     assert loaded == plan
     assert InstancePlan.from_json(plan.to_json()) == plan

@@ -82,6 +82,8 @@ def write_layout(plan: InstancePlan, system_hosts: Path = SYSTEM_HOSTS) -> None:
     _write_json(config / "hyperparameters.json", dict(plan.hyperparameters))
     _write_json(config / "inputdataconfig.json", input_data_config(plan))
     _write_json(config / "resourceconfig.json", resource_config(plan))
+    if plan.checkpoint is not None:
+        _write_json(config / "checkpointconfig.json", dict(plan.checkpoint))
     atomic_write(hosts_path(root), hosts_file_text(plan.hosts, system_hosts))
     save_plan(plan)
 

@@ -67,6 +67,9 @@ class InstancePlan:
     venv_cache: Path | None = None
     use_namespace: bool = False
     network_interface_name: str = "eth0"
+    # CheckpointConfig as the platform writes it to input/config/checkpointconfig.json
+    # ({"LocalPath", "S3Uri"}); None when the job has none.
+    checkpoint: Mapping[str, str] | None = None
 
     @property
     def host_index(self) -> int:
@@ -140,6 +143,7 @@ def _to_dict(plan: InstancePlan) -> dict[str, Any]:
         "venv_cache": None if plan.venv_cache is None else str(plan.venv_cache),
         "use_namespace": plan.use_namespace,
         "network_interface_name": plan.network_interface_name,
+        "checkpoint": None if plan.checkpoint is None else dict(plan.checkpoint),
     }
 
 
@@ -169,4 +173,5 @@ def _from_dict(d: dict[str, Any]) -> InstancePlan:
         venv_cache=None if d["venv_cache"] is None else Path(d["venv_cache"]),
         use_namespace=bool(d["use_namespace"]),
         network_interface_name=d["network_interface_name"],
+        checkpoint=d.get("checkpoint"),  # absent from plans written before it existed
     )

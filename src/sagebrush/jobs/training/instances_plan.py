@@ -88,9 +88,20 @@ def instance_plans(
             master_port=port,
             venv_cache=venv_cache,
             use_namespace=use_namespace,
+            checkpoint=_checkpoint(spec),
         )
         for host in names
     ]
+
+
+def _checkpoint(spec: Mapping[str, Any]) -> dict[str, str] | None:
+    config = spec.get("CheckpointConfig")
+    if not config:
+        return None
+    return {
+        "LocalPath": config.get("LocalPath") or "/opt/ml/checkpoints/",
+        "S3Uri": config["S3Uri"],
+    }
 
 
 def _free_port() -> int:
