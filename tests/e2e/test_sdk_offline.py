@@ -77,3 +77,13 @@ def test_the_training_example_runs(server: Server, tmp_path: Path) -> None:
     proc = _fresh_shell(server, tmp_path, f"{sys.executable} {example}")
     assert "script mode training ok" in proc.stdout
     assert "validation:accuracy" in proc.stdout
+
+
+@pytest.mark.slow
+def test_the_builtin_algorithms_example_runs(server: Server, tmp_path: Path) -> None:
+    example = ROOT / "examples" / "builtin_algorithms.py"
+    proc = _fresh_shell(server, tmp_path, f"{sys.executable} {example}")
+    assert "built-in algorithms ok" in proc.stdout
+    assert "'validation:auc'" in proc.stdout
+    assert "'test:msd'" in proc.stdout
+    assert "'test:binary_classification_accuracy'" in proc.stdout
