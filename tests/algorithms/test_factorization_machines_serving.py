@@ -133,7 +133,7 @@ def test_empty_body_is_no_content(regressor: object) -> None:
             "application/json",
             None,
             400,
-            "2 features per record; the model expects 3",
+            "Each record needs 3 features (feature_dim); the request has 2",
         ),
     ],
 )

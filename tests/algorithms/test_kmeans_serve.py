@@ -128,7 +128,11 @@ def test_empty_body_is_no_content(kmeans):
             "Accept type text/html is not supported by this algorithm: use one of "
             "application/json, application/jsonlines, application/x-recordio-protobuf, text/csv",
         ),
-        ((b"1,2,3\n", "text/csv", None), 400, "Each record must have 2 feature(s)"),
+        (
+            (b"1,2,3\n", "text/csv", None),
+            400,
+            "Each record needs 2 features (feature_dim); the request has 3",
+        ),
         ((b"1,x\n", "text/csv", None), 400, "Unable to parse the text/csv request"),
         ((b'{"instances": 3}', "application/json", None), 400, "Unable to parse"),
         ((b"garbage", "application/x-recordio-protobuf", None), 400, "Unable to parse"),

@@ -183,7 +183,13 @@ def test_empty_body_is_no_content(binary: object) -> None:
         (b"1,2\nx,y\n", "text/csv", None, 400, "Unable to parse the text/csv request"),
         (b"{not json", "application/json", None, 400, "Unable to parse the application/json"),
         (b"\x00\x01garbage", RECORDIO, None, 400, "Unable to parse"),
-        (b"1,2,3\n", "text/csv", None, 400, "3 features per record; the model expects 2"),
+        (
+            b"1,2,3\n",
+            "text/csv",
+            None,
+            400,
+            "Each record needs 2 features (feature_dim); the request has 3",
+        ),
     ],
 )
 def test_bad_requests(

@@ -137,7 +137,7 @@ SUPPORTED = (
         (
             (b"3,6\n", "text/csv", None),
             400,
-            "Each record must have 3 feature(s) (feature_dim); got 2",
+            "Each record needs 3 features (feature_dim); the request has 2",
         ),
         ((b"a,b,c\n", "text/csv", None), 400, "Unable to parse the text/csv request"),
         ((b"{not json", "application/json", None), 400, "Unable to parse the application/json"),

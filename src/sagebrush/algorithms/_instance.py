@@ -45,6 +45,17 @@ class Instance:
         data = json.loads(path.read_text()) if path.exists() else {}
         return data if isinstance(data, dict) else {}
 
+    def check_channels(self, algorithm: str, allowed: tuple[str, ...]) -> None:
+        """``train`` is required; channels outside ``allowed`` are refused."""
+        unknown = sorted(set(self.channels) - set(allowed))
+        if unknown:
+            raise ClientError(
+                f"Channel(s) {', '.join(unknown)} not supported by {algorithm}: use 'train' "
+                f"and optionally {', '.join(repr(c) for c in allowed if c != 'train')}"
+            )
+        if "train" not in self.channels:
+            raise ClientError(f"Channel 'train' is required for {algorithm} training")
+
     def input_mode(self, name: str) -> str:
         return str(self.channels.get(name, {}).get("TrainingInputMode", "File"))
 

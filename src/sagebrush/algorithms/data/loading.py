@@ -40,11 +40,13 @@ def load_channel(
     default_content_type: str = CSV,
     supported: Sequence[str] = (CSV, RECORDIO_PROTOBUF),
     label_size: int = 1,
+    feature_dim: int | None = None,
 ) -> Dataset:
     """The whole channel as one dataset; ``ClientError`` for data the algorithm can't read.
 
     ``label_size`` is the default for CSV (label first) and parquet; the channel's content
     type may override it (``text/csv;label_size=0``). RecordIO-protobuf carries its labels.
+    With ``feature_dim``, records of another width are refused.
     A channel that names no content type is RecordIO-protobuf when its data starts with
     RecordIO framing (the SDK's ``record_set()`` sends none), else ``default_content_type``.
     """
@@ -77,6 +79,11 @@ def load_channel(
     dataset = parse_sources(sources, content_type, labels, what=f"channel '{channel}'")
     if len(dataset) == 0:
         raise ClientError(f"No records in channel '{channel}'")
+    if feature_dim is not None and dataset.width != feature_dim:
+        raise ClientError(
+            f"Records in channel '{channel}' have {dataset.width} feature(s) but "
+            f"hyperparameter feature_dim is {feature_dim}"
+        )
     return dataset
 
 

@@ -13,6 +13,7 @@ from sklearn.metrics import fbeta_score
 
 from sagebrush.algorithms._instance import ClientError, Instance
 from sagebrush.algorithms.data import RECORDIO_PROTOBUF, load_channel
+from sagebrush.algorithms.data.labels import require_binary
 from sagebrush.algorithms.factorization_machines._fit import fit
 from sagebrush.algorithms.factorization_machines._model import (
     FactorizationMachine,
@@ -57,12 +58,7 @@ def _load(instance: Instance, channel: str, config: Settings) -> tuple[Matrix, n
     if not np.all(np.isfinite(labels)):
         raise ClientError(f"Channel '{channel}' has non-finite labels")
     if config.predictor_type == BINARY:
-        wrong = labels[(labels != 0) & (labels != 1)]
-        if len(wrong):
-            raise ClientError(
-                f"Channel '{channel}': labels of a binary_classifier must be 0 or 1; "
-                f"found {wrong[0]:g}"
-            )
+        require_binary(labels, channel)
     return features, labels
 
 

@@ -47,7 +47,7 @@ AUTO_TRIALS = 10
 
 def train(instance: Instance) -> None:
     params = SCHEMA.parse(instance.hyperparameters)
-    check_channels(instance)
+    instance.check_channels("K-Means", CHANNELS)
     metrics = _eval_metrics(params["eval_metrics"])
     features = load(instance, "train", params["feature_dim"])
     k = params["k"]
@@ -88,17 +88,6 @@ def settings(params: dict[str, Any]) -> Settings:
     )
 
 
-def check_channels(instance: Instance) -> None:
-    unknown = sorted(set(instance.channels) - set(CHANNELS))
-    if unknown:
-        raise ClientError(
-            f"Channel(s) {', '.join(unknown)} not supported by K-Means: "
-            "use 'train' and optionally 'test'"
-        )
-    if "train" not in instance.channels:
-        raise ClientError("Channel 'train' is required for K-Means training")
-
-
 def load(instance: Instance, channel: str, feature_dim: int) -> np.ndarray:
     dataset = load_channel(
         instance,
@@ -106,12 +95,8 @@ def load(instance: Instance, channel: str, feature_dim: int) -> np.ndarray:
         default_content_type=RECORDIO_PROTOBUF,
         supported=(RECORDIO_PROTOBUF, CSV),
         label_size=0,
+        feature_dim=feature_dim,
     )
-    if dataset.width != feature_dim:
-        raise ClientError(
-            f"Records in channel '{channel}' have {dataset.width} feature(s) but "
-            f"hyperparameter feature_dim is {feature_dim}"
-        )
     return dataset.dense(np.float64)
 
 

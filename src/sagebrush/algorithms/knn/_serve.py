@@ -9,17 +9,17 @@ from typing import Self
 
 import numpy as np
 
-from sagebrush.algorithms.data import CSV, JSON, JSONLINES, RECORDIO_PROTOBUF, parse_content_type
-from sagebrush.algorithms.errors import InferenceError, unsupported_content_type
+from sagebrush.algorithms.data import CSV, JSON, JSONLINES, RECORDIO_PROTOBUF, ContentType
 from sagebrush.algorithms.knn._index import MODEL_FILE, Index
-from sagebrush.algorithms.serving.codecs import Column, decode_features, encode, negotiate
-from sagebrush.algorithms.serving.runtime import NO_CONTENT, ModelRuntime, Prediction
-
-REQUEST_TYPES = (CSV, JSON, JSONLINES, RECORDIO_PROTOBUF)
-RESPONSE_TYPES = (JSON, JSONLINES, RECORDIO_PROTOBUF)
+from sagebrush.algorithms.serving.codecs import Column
+from sagebrush.algorithms.serving.features import FeatureRuntime, Rows
 
 
-class Runtime(ModelRuntime):
+class Runtime(FeatureRuntime):
+    request_types = (CSV, JSON, JSONLINES, RECORDIO_PROTOBUF)
+    response_types = (JSON, JSONLINES, RECORDIO_PROTOBUF)
+    default_request = CSV
+
     def __init__(self, environment: Mapping[str, str], index: Index) -> None:
         super().__init__(environment)
         self.index = index
@@ -28,41 +28,13 @@ class Runtime(ModelRuntime):
     def load(cls, model_dir: Path, environment: Mapping[str, str]) -> Self:
         return cls(environment, Index.load(model_dir / MODEL_FILE))
 
-    def invoke(self, body: bytes, content_type: str | None, accept: str | None) -> Prediction:
-        if not body.strip():
-            return NO_CONTENT
-        request = parse_content_type(content_type, CSV)
-        if request.media not in REQUEST_TYPES:
-            raise unsupported_content_type(str(content_type), REQUEST_TYPES)
-        answer = negotiate(accept, RESPONSE_TYPES, JSON)
-        verbose = answer.params.get("verbose", "").lower() == "true"
-        try:
-            label_size = request.int_param("label_size", 0)
-        except ValueError as exc:
-            raise InferenceError(400, f"Content type {content_type}: {exc}") from None
-        rows = _rows(body, request.media, label_size)
-        if rows.shape[1] != self.index.feature_dim:
-            raise InferenceError(
-                400,
-                f"Each record needs {self.index.feature_dim} features; "
-                f"the request has {rows.shape[1]}",
-            )
-        found = self.index.query(rows)
+    @property
+    def feature_dim(self) -> int:
+        return self.index.feature_dim
+
+    def predict(self, rows: Rows, accept: ContentType) -> list[Column]:
+        found = self.index.query(np.asarray(rows))
         columns = [Column("predicted_label", found.predicted)]
-        if verbose:
+        if accept.params.get("verbose", "").lower() == "true":
             columns += [Column("distances", found.distances), Column("labels", found.labels)]
-        return Prediction(encode(columns, answer), answer.media)
-
-
-def _rows(body: bytes, media: str, label_size: int) -> np.ndarray:
-    """The request's records as a float32 matrix; a CSV request may lead with labels."""
-    features = decode_features(body, parse_content_type(media, media))
-    if isinstance(features, np.ndarray):
-        rows = np.asarray(features, dtype=np.float32)
-    else:
-        rows = np.asarray(features.toarray(), dtype=np.float32)
-    if media == CSV and label_size:
-        rows = rows[:, label_size:]
-    if not np.isfinite(rows).all():
-        raise InferenceError(400, "The request has missing, NaN or infinite feature values")
-    return rows
+        return columns

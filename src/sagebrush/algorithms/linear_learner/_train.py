@@ -17,6 +17,7 @@ import scipy.sparse as sp
 
 from sagebrush.algorithms._instance import ClientError, Instance
 from sagebrush.algorithms.data import CSV, RECORDIO_PROTOBUF, Dataset, load_channel
+from sagebrush.algorithms.data.labels import require_binary
 from sagebrush.algorithms.linear_learner._evaluate import (
     calibrate,
     objective,
@@ -75,12 +76,7 @@ def _labels(dataset: Dataset, channel: str, config: Settings) -> np.ndarray:
     if not np.all(np.isfinite(labels)):
         raise ClientError(f"Channel '{channel}' has missing or non-finite labels")
     if config.predictor_type == BINARY:
-        wrong = labels[(labels != 0) & (labels != 1)]
-        if len(wrong):
-            raise ClientError(
-                f"Channel '{channel}': labels of a binary_classifier must be 0 or 1; "
-                f"found {wrong[0]:g}"
-            )
+        require_binary(labels, channel)
     elif config.predictor_type == MULTICLASS:
         wrong = labels[(labels != np.round(labels)) | (labels < 0) | (labels >= config.num_classes)]
         if len(wrong):

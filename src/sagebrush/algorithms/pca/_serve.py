@@ -7,20 +7,20 @@ from pathlib import Path
 from typing import Self
 
 import numpy as np
-import scipy.sparse as sp
 
-from sagebrush.algorithms.data import CSV, JSON, JSONLINES, RECORDIO_PROTOBUF, parse_content_type
-from sagebrush.algorithms.errors import InferenceError, unsupported_content_type
+from sagebrush.algorithms.data import CSV, JSON, JSONLINES, RECORDIO_PROTOBUF, ContentType
 from sagebrush.algorithms.pca._model import PcaModel
-from sagebrush.algorithms.serving.codecs import Column, decode_features, encode, negotiate
-from sagebrush.algorithms.serving.runtime import NO_CONTENT, ModelRuntime, Prediction
-
-REQUEST_TYPES = (CSV, JSON, JSONLINES, RECORDIO_PROTOBUF)
-# "PCA response formats": JSON, JSON Lines and RecordIO-protobuf; no CSV.
-RESPONSE_TYPES = (JSON, JSONLINES, RECORDIO_PROTOBUF)
+from sagebrush.algorithms.serving.codecs import Column
+from sagebrush.algorithms.serving.features import FeatureRuntime, Rows
 
 
-class Runtime(ModelRuntime):
+class Runtime(FeatureRuntime):
+    request_types = (CSV, JSON, JSONLINES, RECORDIO_PROTOBUF)
+    # "PCA response formats": JSON, JSON Lines and RecordIO-protobuf; no CSV.
+    response_types = (JSON, JSONLINES, RECORDIO_PROTOBUF)
+    json_key = "projections"
+    dense = np.float64
+
     def __init__(self, model: PcaModel, environment: Mapping[str, str]) -> None:
         super().__init__(environment)
         self.model = model
@@ -29,26 +29,9 @@ class Runtime(ModelRuntime):
     def load(cls, model_dir: Path, environment: Mapping[str, str]) -> Self:
         return cls(PcaModel.load(model_dir), environment)
 
-    def invoke(self, body: bytes, content_type: str | None, accept: str | None) -> Prediction:
-        if not body:
-            return NO_CONTENT
-        request = parse_content_type(content_type, "")
-        if request.media not in REQUEST_TYPES:
-            raise unsupported_content_type(content_type or "", REQUEST_TYPES)
-        answer = negotiate(accept, RESPONSE_TYPES, JSON)
-        features = dense_rows(decode_features(body, request), self.model.feature_dim)
-        projections = self.model.project(features)
-        payload = encode([Column("projection", projections)], answer, json_key="projections")
-        return Prediction(payload, answer.media)
+    @property
+    def feature_dim(self) -> int:
+        return self.model.feature_dim
 
-
-def dense_rows(features: np.ndarray | sp.csr_matrix, feature_dim: int) -> np.ndarray:
-    """The request's rows as a dense matrix; 400 unless each has ``feature_dim`` values."""
-    width = int(features.shape[1])
-    if width != feature_dim:
-        raise InferenceError(
-            400, f"Each record must have {feature_dim} feature(s) (feature_dim); got {width}"
-        )
-    if isinstance(features, np.ndarray):
-        return np.asarray(features, dtype=np.float64)
-    return np.asarray(sp.csr_matrix(features).toarray(), dtype=np.float64)
+    def predict(self, rows: Rows, accept: ContentType) -> list[Column]:
+        return [Column("projection", self.model.project(np.asarray(rows)))]

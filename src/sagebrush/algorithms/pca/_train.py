@@ -30,7 +30,7 @@ SEED = 0
 
 def train(instance: Instance) -> None:
     params = SCHEMA.parse(instance.hyperparameters)
-    check_channels(instance)
+    instance.check_channels("PCA", CHANNELS)
     feature_dim, num_components = params["feature_dim"], params["num_components"]
     if num_components > feature_dim:
         raise ClientError(
@@ -63,17 +63,6 @@ def train(instance: Instance) -> None:
     model.save(instance.model_dir)
 
 
-def check_channels(instance: Instance) -> None:
-    unknown = sorted(set(instance.channels) - set(CHANNELS))
-    if unknown:
-        raise ClientError(
-            f"Channel(s) {', '.join(unknown)} not supported by PCA: "
-            "use 'train' and optionally 'test'"
-        )
-    if "train" not in instance.channels:
-        raise ClientError("Channel 'train' is required for PCA training")
-
-
 def load(instance: Instance, channel: str, feature_dim: int) -> np.ndarray:
     dataset = load_channel(
         instance,
@@ -81,12 +70,8 @@ def load(instance: Instance, channel: str, feature_dim: int) -> np.ndarray:
         default_content_type=RECORDIO_PROTOBUF,
         supported=(RECORDIO_PROTOBUF, CSV),
         label_size=0,
+        feature_dim=feature_dim,
     )
-    if dataset.width != feature_dim:
-        raise ClientError(
-            f"Records in channel '{channel}' have {dataset.width} feature(s) but "
-            f"hyperparameter feature_dim is {feature_dim}"
-        )
     return dataset.dense(np.float64)
 
 
