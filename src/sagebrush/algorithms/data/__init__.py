@@ -20,7 +20,12 @@ from sagebrush.algorithms.data.content_types import (
     ContentType,
     parse_content_type,
 )
-from sagebrush.algorithms.data.loading import load_channel, parse_sources, parse_table
+from sagebrush.algorithms.data.loading import (
+    load_channel,
+    load_unlabelled,
+    parse_sources,
+    parse_table,
+)
 
 __all__ = [
     "CSV",
@@ -32,6 +37,7 @@ __all__ = [
     "ContentType",
     "Dataset",
     "load_channel",
+    "load_unlabelled",
     "parse_content_type",
     "parse_sources",
     "parse_table",

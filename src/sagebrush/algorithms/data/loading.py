@@ -87,6 +87,20 @@ def load_channel(
     return dataset
 
 
+def load_unlabelled(instance: Instance, channel: str, feature_dim: int) -> np.ndarray:
+    """An unsupervised algorithm's channel (PCA, K-Means): RecordIO-protobuf or CSV without
+    a label column, ``feature_dim`` wide, as a dense float64 matrix."""
+    dataset = load_channel(
+        instance,
+        channel,
+        default_content_type=RECORDIO_PROTOBUF,
+        supported=(RECORDIO_PROTOBUF, CSV),
+        label_size=0,
+        feature_dim=feature_dim,
+    )
+    return dataset.dense(np.float64)
+
+
 def parse_sources(
     sources: Sequence[Source], content_type: ContentType, label_size: int, *, what: str
 ) -> Dataset:

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from sagebrush.algorithms._instance import ClientError, Instance
-from sagebrush.algorithms.data import CSV, RECORDIO_PROTOBUF, load_channel
+from sagebrush.algorithms.data import load_unlabelled
 from sagebrush.algorithms.hyperparameters import AUTO, Choice, Float, Integer, JsonList, Schema
 from sagebrush.algorithms.kmeans._cluster import Settings, fit
 from sagebrush.algorithms.kmeans._model import KMeansModel, closest
@@ -49,7 +49,7 @@ def train(instance: Instance) -> None:
     params = SCHEMA.parse(instance.hyperparameters)
     instance.check_channels("K-Means", CHANNELS)
     metrics = _eval_metrics(params["eval_metrics"])
-    features = load(instance, "train", params["feature_dim"])
+    features = load_unlabelled(instance, "train", params["feature_dim"])
     k = params["k"]
     if k > len(features):
         raise ClientError(
@@ -63,7 +63,9 @@ def train(instance: Instance) -> None:
     train_msd = float(squared_distances(model, features).mean())
     log_metric("train", "msd", train_msd, host=host, kind="loss")
     if "test" in instance.channels:
-        distances = squared_distances(model, load(instance, "test", params["feature_dim"]))
+        distances = squared_distances(
+            model, load_unlabelled(instance, "test", params["feature_dim"])
+        )
         for name in metrics:
             value = distances.mean() if name == "msd" else distances.sum()
             log_metric("test", name, float(value), host=host, kind="loss")
@@ -86,18 +88,6 @@ def settings(params: dict[str, Any]) -> Settings:
         local_lloyd_init_method=params["local_lloyd_init_method"],
         local_lloyd_num_trials=AUTO_TRIALS if trials in (None, AUTO) else trials,
     )
-
-
-def load(instance: Instance, channel: str, feature_dim: int) -> np.ndarray:
-    dataset = load_channel(
-        instance,
-        channel,
-        default_content_type=RECORDIO_PROTOBUF,
-        supported=(RECORDIO_PROTOBUF, CSV),
-        label_size=0,
-        feature_dim=feature_dim,
-    )
-    return dataset.dense(np.float64)
 
 
 def squared_distances(model: KMeansModel, features: np.ndarray) -> np.ndarray:

@@ -8,7 +8,7 @@ from sklearn.decomposition import PCA
 from sklearn.utils.extmath import randomized_svd, svd_flip
 
 from sagebrush.algorithms._instance import ClientError, Instance
-from sagebrush.algorithms.data import CSV, RECORDIO_PROTOBUF, load_channel
+from sagebrush.algorithms.data import load_unlabelled
 from sagebrush.algorithms.hyperparameters import Bool, Choice, Integer, Schema
 from sagebrush.algorithms.metrics import log_metric
 from sagebrush.algorithms.pca._model import PcaModel
@@ -37,7 +37,7 @@ def train(instance: Instance) -> None:
             f"Hyperparameter num_components ({num_components}) must not be greater than "
             f"feature_dim ({feature_dim})"
         )
-    features = load(instance, "train", feature_dim)
+    features = load_unlabelled(instance, "train", feature_dim)
     print(f"{feature_dim} feature(s), {len(features)} record(s) in channel 'train'", flush=True)
     model = fit(
         features,
@@ -49,7 +49,7 @@ def train(instance: Instance) -> None:
     host = instance.current_host
     log_metric("train", "explained_variance_ratio", explained(model, features), host=host)
     if "test" in instance.channels:
-        test = load(instance, "test", feature_dim)
+        test = load_unlabelled(instance, "test", feature_dim)
         log_metric("test", "explained_variance_ratio", explained(model, test), host=host)
         log_metric(
             "test",
@@ -61,18 +61,6 @@ def train(instance: Instance) -> None:
     else:
         print("Test data is not provided.", flush=True)
     model.save(instance.model_dir)
-
-
-def load(instance: Instance, channel: str, feature_dim: int) -> np.ndarray:
-    dataset = load_channel(
-        instance,
-        channel,
-        default_content_type=RECORDIO_PROTOBUF,
-        supported=(RECORDIO_PROTOBUF, CSV),
-        label_size=0,
-        feature_dim=feature_dim,
-    )
-    return dataset.dense(np.float64)
 
 
 def fit(
