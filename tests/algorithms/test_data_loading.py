@@ -73,10 +73,12 @@ def test_csv_single_line_without_line_end(tmp_path: Path, mode: str) -> None:
     np.testing.assert_array_equal(dataset.labels, [1])
 
 
-def test_csv_missing_values_are_nan(tmp_path: Path) -> None:
-    root = instance(tmp_path, {}, train=Channel({"x.csv": b"1,2,,4\n0,,3,5\n"}, "text/csv"))
+def test_csv_missing_values_are_nan_and_spaces_are_ignored(tmp_path: Path) -> None:
+    data = b"1,2,,4\n0,,3, 5 \n"
+    root = instance(tmp_path, {}, train=Channel({"x.csv": data}, "text/csv"))
     dataset = _load(root)
     assert np.isnan(dataset.features[0, 1]) and np.isnan(dataset.features[1, 0])
+    assert dataset.features[1, 2] == 5
 
 
 def test_parquet_first_column_is_the_label(tmp_path: Path) -> None:

@@ -182,6 +182,19 @@ def test_libsvm_weights_and_pipe_refusal(tmp_path):
     assert failure(root).startswith("ClientError: Pipe mode is not supported for text/libsvm")
 
 
+def test_libsvm_files_of_different_widths(tmp_path):
+    # Each file names only the features it uses: the second reaches column 3, the first 1.
+    files = {"a": b"1 0:1 1:0.5\n0 0:0.1\n", "b": b"1 3:2\n0 0:0.3 2:1\n"}
+    hp = {"objective": "binary:logistic", "num_round": 2}
+    root = instance(tmp_path, hp, train=Channel(files, "text/libsvm"))
+    assert train("xgboost", root) == 0, failure(root)
+    features = np.asarray(
+        [[1, 0.5, 0, 0], [0.1, 0, 0, 0], [0, 0, 0, 2], [0.3, 0, 1, 0]], np.float32
+    )
+    labels = np.asarray([1, 0, 1, 0], np.float32)
+    _same(_model(root), _direct({"objective": "binary:logistic"}, features, labels, 2), features)
+
+
 def test_model_channel_continues_the_booster(tmp_path, cancer):
     X, y, Xv, _ = cancer
     hp = {"objective": "binary:logistic", "num_round": 3, "max_depth": 2}

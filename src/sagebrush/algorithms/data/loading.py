@@ -5,10 +5,11 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import scipy.sparse as sp
@@ -121,7 +122,7 @@ def parse_sources(
             raise ClientError(f"Files in {what} have different numbers of columns")
         # libsvm files name only the columns they use: widen all to the widest.
         width = max(p.width for p in parts)
-        parts = [Dataset(_widen(p.features, width), p.labels) for p in parts]
+        parts = [Dataset(widen(p.features, width), p.labels) for p in parts]
     return _concatenate(parts)
 
 
@@ -132,14 +133,14 @@ def parse_table(
     name = source.name if isinstance(source, Path) else "the data"
     try:
         if content_type.media == CSV:
-            table = _csv(source)
+            matrix = read_csv_matrix(source)
         elif content_type.media == PARQUET:
             table = pq.read_table(source if isinstance(source, Path) else pa.BufferReader(source))
+            matrix = _to_matrix(table, np.float32)
         elif content_type.media == LIBSVM:
             return _libsvm(source)
         else:
             raise ClientError(f"Content type {content_type} is not supported for {what}")
-        matrix = _to_matrix(table)
     except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError, OSError) as exc:
         if isinstance(exc, ClientError):
             raise
@@ -159,21 +160,38 @@ def parse_table(
     return Dataset(np.ascontiguousarray(matrix[:, label_size:]), labels)
 
 
-def _csv(source: Source) -> pa.Table:
+def read_csv_matrix(source: Source, dtype: type[np.floating[Any]] = np.float32) -> np.ndarray:
+    """A headerless numeric CSV as a matrix (empty cells NaN); ``ValueError`` if it isn't.
+
+    Numbers with spaces around them are numbers, as pandas (which SageMaker's containers
+    read CSV with) takes them.
+    """
     data = source.read_bytes() if isinstance(source, Path) and _lacks_newline(source) else source
     if isinstance(data, bytes):
         if not data.strip():
-            return pa.table({})
+            return np.empty((0, 0), dtype)
         # pyarrow cannot infer the columns of a single line that has no line end.
-        data = data if data.endswith(b"\n") else data + b"\n"
+        data = data if data.endswith((b"\n", b"\r")) else data + b"\n"
     elif data.stat().st_size == 0:
-        return pa.table({})
-    return pa_csv.read_csv(
-        io.BytesIO(data) if isinstance(data, bytes) else data,
-        read_options=pa_csv.ReadOptions(autogenerate_column_names=True),
-        parse_options=pa_csv.ParseOptions(delimiter=","),
-        convert_options=pa_csv.ConvertOptions(strings_can_be_null=True),
-    )
+        return np.empty((0, 0), dtype)
+    try:
+        table = pa_csv.read_csv(
+            io.BytesIO(data) if isinstance(data, bytes) else data,
+            read_options=pa_csv.ReadOptions(autogenerate_column_names=True),
+            parse_options=pa_csv.ParseOptions(delimiter=","),
+            convert_options=pa_csv.ConvertOptions(strings_can_be_null=True),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise ValueError(str(exc)) from None
+    return _to_matrix(table, dtype)
+
+
+def _numbers(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A column pyarrow left as text because of spaces around its numbers, trimmed."""
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        return column
+    trimmed = pc.utf8_trim_whitespace(column)
+    return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, column.type), trimmed)
 
 
 def _lacks_newline(path: Path) -> bool:
@@ -181,16 +199,17 @@ def _lacks_newline(path: Path) -> bool:
         if file.seek(0, io.SEEK_END) == 0:
             return False
         file.seek(-1, io.SEEK_END)
-        return file.read(1) != b"\n"
+        return file.read(1) not in b"\r\n"
 
 
-def _to_matrix(table: pa.Table) -> np.ndarray:
+def _to_matrix(table: pa.Table, dtype: type[np.floating[Any]]) -> np.ndarray:
     if table.num_columns == 0:
-        return np.empty((0, 0), np.float32)
-    out = np.empty((table.num_rows, table.num_columns), dtype=np.float32)
+        return np.empty((0, 0), dtype)
+    target = pa.from_numpy_dtype(dtype)
+    out = np.empty((table.num_rows, table.num_columns), dtype=dtype)
     for i, column in enumerate(table.columns):
         try:
-            values = column.cast(pa.float32())
+            values = _numbers(column).cast(target)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             raise ValueError(f"column {i + 1} holds values that are not numbers") from None
         out[:, i] = values.to_numpy(zero_copy_only=False)
@@ -206,7 +225,8 @@ def _libsvm(source: Source) -> Dataset:
     return Dataset(sp.csr_matrix(features), np.asarray(labels, dtype=np.float32))
 
 
-def _widen(features: np.ndarray | sp.csr_matrix, width: int) -> sp.csr_matrix:
+def widen(features: np.ndarray | sp.csr_matrix, width: int) -> sp.csr_matrix:
+    """Rows that name only the columns they use, as ``width`` columns (sparse)."""
     matrix = sp.csr_matrix(features)
     return sp.csr_matrix(
         (matrix.data, matrix.indices, matrix.indptr), shape=(matrix.shape[0], width)

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pa_csv
 from sklearn.model_selection import train_test_split
 
 from sagebrush.algorithms._instance import Instance
 from sagebrush.algorithms.data import CSV, parse_content_type
+from sagebrush.algorithms.data.loading import read_csv_matrix
 from sagebrush.algorithms.errors import ClientError
 
 TRAIN_CHANNELS = ("train", "training")
@@ -37,45 +34,8 @@ class TrainingData:
 
 
 def read_csv(source: Path | bytes) -> np.ndarray:
-    """A headerless numeric CSV as float64 (empty fields NaN); ``ValueError`` if it isn't."""
-    data: Path | io.BytesIO
-    if isinstance(source, Path):
-        if source.stat().st_size == 0:
-            return np.empty((0, 0))
-        with source.open("rb") as file:
-            file.seek(-1, io.SEEK_END)
-            ends_in_newline = file.read(1) in b"\r\n"
-        data = source if ends_in_newline else io.BytesIO(source.read_bytes() + b"\n")
-    else:
-        if not source.strip():
-            return np.empty((0, 0))
-        # pyarrow can't size a one-line CSV that has no line end ("Empty CSV file").
-        data = io.BytesIO(source if source.endswith((b"\n", b"\r")) else source + b"\n")
-    try:
-        table = pa_csv.read_csv(
-            data,
-            read_options=pa_csv.ReadOptions(autogenerate_column_names=True),
-            convert_options=pa_csv.ConvertOptions(strings_can_be_null=True),
-        )
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-        raise ValueError(str(exc)) from None
-    out = np.empty((table.num_rows, table.num_columns), dtype=np.float64)
-    for i, column in enumerate(table.columns):
-        out[:, i] = _float_column(column, i)
-    return out
-
-
-def _float_column(column: pa.ChunkedArray, index: int) -> np.ndarray:
-    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-        # pyarrow leaves " 1.5" (spaces around a number) a string; pandas, which the
-        # JumpStart scripts read with, takes it as the number.
-        column = pc.utf8_trim_whitespace(column)
-        column = pc.if_else(pc.equal(column, ""), pa.scalar(None, column.type), column)
-    try:
-        values = column.cast(pa.float64())
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        raise ValueError(f"column {index + 1} holds values that are not numbers") from None
-    return np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64)
+    """A headerless numeric CSV as float64, as the JumpStart scripts' pandas reads it."""
+    return read_csv_matrix(source, np.float64)
 
 
 def load(instance: Instance) -> TrainingData:

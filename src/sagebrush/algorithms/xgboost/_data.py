@@ -31,6 +31,7 @@ from sagebrush.algorithms.data import (
     parse_content_type,
     parse_sources,
 )
+from sagebrush.algorithms.data.loading import widen
 from sagebrush.algorithms.errors import ClientError
 
 SUPPORTED = (LIBSVM, CSV, PARQUET, RECORDIO_PROTOBUF)
@@ -123,7 +124,7 @@ def _libsvm(
     if not parts:
         raise ClientError(f"No records in {what}")
     width = max(p[0].shape[1] for p in parts)
-    features = sp.vstack([p[0].reshape((p[0].shape[0], width)) for p in parts], format="csr")
+    features = sp.vstack([widen(p[0], width) for p in parts], format="csr")
     labels = np.concatenate([p[1] for p in parts])
     weighted = [p[2] is not None for p in parts]
     weights = None

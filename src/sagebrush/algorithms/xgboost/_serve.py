@@ -34,7 +34,6 @@ from sagebrush.algorithms.xgboost import _inference
 
 REQUEST_TYPES = (CSV, LIBSVM, RECORDIO_PROTOBUF, PARQUET)
 ACCEPT_TYPES = (JSON, JSONLINES, RECORDIO_PROTOBUF, CSV)
-_ALIASES = {"text/x-libsvm": LIBSVM}
 
 
 class Runtime(ModelRuntime):
@@ -70,7 +69,7 @@ class Runtime(ModelRuntime):
         if not body:
             return NO_CONTENT
         request = parse_content_type(content_type, LIBSVM)
-        media = _ALIASES.get(request.media, request.media)
+        media = request.media
         if media not in REQUEST_TYPES:
             raise unsupported_content_type(content_type or "", REQUEST_TYPES)
         answer = negotiate(accept, ACCEPT_TYPES, self.default_accept).media
