@@ -13,7 +13,7 @@ from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor, Nearest
 from tests.algorithms._support import Channel, csv_bytes, failure, instance, train
 
 from sagebrush.algorithms import knn
-from sagebrush.algorithms.knn._index import MODEL_FILE, Index
+from sagebrush.algorithms.knn._index import Index
 
 PROTOBUF = "application/x-recordio-protobuf"
 
@@ -101,7 +101,7 @@ def test_sample_size_draws_a_repeatable_uniform_sample(tmp_path):
         hyperparameters["predictor_type"] = "regressor"
         root, code = _job(tmp_path / run, hyperparameters, (features, labels))
         assert code == 0, failure(root)
-        models.append(Index.load(root / "model" / MODEL_FILE))
+        models.append(Index.load(root / "model"))
     first, second = models
     np.testing.assert_array_equal(first.labels, second.labels)
     picked = first.labels.astype(int)
@@ -124,7 +124,7 @@ def test_dimension_reduction_projects_training_and_queries(tmp_path, capsys, kin
     }
     root, code = _job(tmp_path, hyperparameters, (x_train, y_train), (x_test, y_test))
     assert code == 0, failure(root)
-    index = Index.load(root / "model" / MODEL_FILE)
+    index = Index.load(root / "model")
     projection = index.projection
     assert projection.shape == (32, 64) and index.features.shape == (len(x_train), 32)
     magnitudes = np.unique(np.abs(projection))
@@ -154,7 +154,7 @@ def test_index_metrics(tmp_path, metric):
     root, code = _job(tmp_path, hyperparameters, (features, labels))
     assert code == 0, failure(root)
     queries = rng.normal(size=(30, 6)).astype(np.float32)
-    found = Index.load(root / "model" / MODEL_FILE).query(queries)
+    found = Index.load(root / "model").query(queries)
     if metric == "COSINE":
         distances, indices = (
             NearestNeighbors(n_neighbors=4, metric="cosine").fit(features).kneighbors(queries)
@@ -213,7 +213,7 @@ def test_sparse_recordio_protobuf_trains(tmp_path):
         train=Channel({"part-0": buffer.getvalue()}, PROTOBUF),
     )
     assert train("knn", root) == 0, failure(root)
-    index = Index.load(root / "model" / MODEL_FILE)
+    index = Index.load(root / "model")
     np.testing.assert_array_equal(index.features, x_train.astype(np.float32))
 
 

@@ -17,7 +17,7 @@ from sklearn.metrics import (
 from tests.algorithms._support import Channel, csv_bytes, failure, instance, runtime, train
 
 from sagebrush.algorithms import randomcutforest
-from sagebrush.algorithms.randomcutforest._forest import MODEL_FILE, Forest, build, load
+from sagebrush.algorithms.randomcutforest._forest import Forest, build, load
 
 RNG = np.random.default_rng(11)
 CSV0 = "text/csv;label_size=0"
@@ -131,7 +131,7 @@ def test_same_data_same_forest_and_scores(tmp_path):
             train=Channel({"train.csv": csv_bytes(features)}, CSV0),
         )
         assert train("randomcutforest", root) == 0, failure(root)
-        models.append(load(root / "model" / MODEL_FILE))
+        models.append(load(root / "model"))
     first, second = models
     for name, array in first.arrays().items():
         np.testing.assert_array_equal(array, second.arrays()[name], err_msg=name)
@@ -172,7 +172,7 @@ def test_test_channel_logs_sagemakers_metrics(tmp_path, capsys):
         assert match, definition["Name"]
         found[definition["Name"]] = float(match.group(1))
     # The three-sigma rule over the training scores, computed here with scikit-learn.
-    forest = load(root / "model" / MODEL_FILE)
+    forest = load(root / "model")
     train_scores = forest.score(features)
     flagged = forest.score(test_features) > train_scores.mean() + 3 * train_scores.std()
     assert found == pytest.approx(
@@ -220,7 +220,7 @@ def test_recordio_protobuf_from_the_sdk_in_pipe_mode(tmp_path):
         test=Channel({"part-0": test.getvalue()}, protobuf, mode="Pipe"),
     )
     assert train("randomcutforest", root) == 0, failure(root)
-    scores = load(root / "model" / MODEL_FILE).score(features)
+    scores = load(root / "model").score(features)
     assert roc_auc_score(labels, scores) >= 0.99
 
 
@@ -238,7 +238,7 @@ def test_sparse_recordio_protobuf_trains(tmp_path):
         train=Channel({"part-0": buffer.getvalue()}, "application/x-recordio-protobuf"),
     )
     assert train("randomcutforest", root) == 0, failure(root)
-    forest = load(root / "model" / MODEL_FILE)
+    forest = load(root / "model")
     np.testing.assert_array_equal(forest.lo[forest.roots[0]], features.min(axis=0))
 
 

@@ -25,9 +25,9 @@ from typing import TypeAlias
 import numpy as np
 import scipy.sparse as sp
 
+from sagebrush.algorithms.artifacts import load_arrays, save_arrays
 from sagebrush.algorithms.factorization_machines._params import BINARY
 
-FILE_NAME = "model_algo-1"
 Matrix: TypeAlias = np.ndarray | sp.csr_matrix
 
 
@@ -53,28 +53,23 @@ class FactorizationMachine:
         return np.asarray(scores > 0.5, dtype=np.float64)
 
     def save(self, folder: Path) -> Path:
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / FILE_NAME
-        # A file object keeps numpy from appending ".npz" to SageMaker's file name.
-        with path.open("wb") as out:
-            np.savez(
-                out,
-                w0=np.float64(self.w0),
-                w=self.w,
-                V=self.V,
-                predictor_type=np.str_(self.predictor_type),
-            )
-        return path
+        arrays = {
+            "w0": np.float64(self.w0),
+            "w": self.w,
+            "V": self.V,
+            "predictor_type": np.str_(self.predictor_type),
+        }
+        return save_arrays(folder, arrays)
 
     @classmethod
     def load(cls, folder: Path) -> FactorizationMachine:
-        with np.load(folder / FILE_NAME, allow_pickle=False) as data:
-            return cls(
-                predictor_type=str(data["predictor_type"]),
-                w0=float(data["w0"]),
-                w=np.asarray(data["w"], dtype=np.float64),
-                V=np.asarray(data["V"], dtype=np.float64),
-            )
+        data = load_arrays(folder, "Factorization Machines")
+        return cls(
+            predictor_type=str(data["predictor_type"]),
+            w0=float(data["w0"]),
+            w=np.asarray(data["w"], dtype=np.float64),
+            V=np.asarray(data["V"], dtype=np.float64),
+        )
 
 
 def squared(features: Matrix) -> Matrix:

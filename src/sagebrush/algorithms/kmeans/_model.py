@@ -8,8 +8,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import pairwise_distances_argmin_min
 
-# The file SageMaker's K-Means writes into model.tar.gz.
-MODEL_FILE = "model_algo-1"
+from sagebrush.algorithms.artifacts import load_arrays, save_arrays
 
 
 @dataclass(frozen=True)
@@ -29,22 +28,13 @@ class KMeansModel:
         return closest(features, self.centers)
 
     def save(self, model_dir: Path) -> Path:
-        model_dir.mkdir(parents=True, exist_ok=True)
-        path = model_dir / MODEL_FILE
-        # A file object, so that numpy keeps SageMaker's file name (no ".npz" added).
-        with path.open("wb") as out:
-            np.savez(out, centers=self.centers)
-        return path
+        return save_arrays(model_dir, {"centers": self.centers})
 
     @classmethod
     def load(cls, model_dir: Path) -> KMeansModel:
-        path = model_dir / MODEL_FILE
-        if not path.is_file():
-            raise FileNotFoundError(f"no K-Means model at {path}")
-        with np.load(path, allow_pickle=False) as arrays:
-            centers = np.asarray(arrays["centers"])
+        centers = load_arrays(model_dir, "K-Means").get("centers", np.empty(0))
         if centers.ndim != 2 or not len(centers):
-            raise ValueError(f"{path} is not a K-Means model: centers {centers.shape}")
+            raise ValueError(f"{model_dir} holds no K-Means model: centers {centers.shape}")
         return cls(centers=centers)
 
 

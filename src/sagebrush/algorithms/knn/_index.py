@@ -20,7 +20,8 @@ import scipy.sparse as sp
 from sklearn.neighbors import NearestNeighbors
 from sklearn.random_projection import SparseRandomProjection
 
-MODEL_FILE = "model_algo-1"
+from sagebrush.algorithms.artifacts import load_arrays, save_arrays
+
 # Inner products are searched a block of queries at a time, to bound the score matrix.
 _QUERY_BLOCK = 1024
 
@@ -86,8 +87,8 @@ class Index:
 
     # -- the artifact ------------------------------------------------------------------
 
-    def save(self, path: Path) -> None:
-        """An ``.npz`` archive (no pickle) at ``path``, SageMaker's file name kept as is."""
+    def save(self, model_dir: Path) -> None:
+        """The model file (no pickle) in ``model_dir``."""
         arrays: dict[str, Any] = {
             "features": self.features,
             "labels": self.labels,
@@ -98,25 +99,23 @@ class Index:
             "feature_dim": np.int64(self.feature_dim),
         }
         arrays.update({name: np.str_(value) for name, value in self.settings.items()})
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("wb") as out:
-            np.savez(out, allow_pickle=False, **arrays)
+        save_arrays(model_dir, arrays)
 
     @classmethod
-    def load(cls, path: Path) -> Index:
-        with np.load(path, allow_pickle=False) as archive:
-            known = {"features", "labels", "projection", "k", "predictor_type"}
-            known |= {"index_metric", "feature_dim"}
-            return cls(
-                features=archive["features"],
-                labels=archive["labels"],
-                k=int(archive["k"]),
-                predictor_type=str(archive["predictor_type"]),
-                metric=str(archive["index_metric"]),
-                feature_dim=int(archive["feature_dim"]),
-                projection=archive["projection"],
-                settings={n: str(archive[n]) for n in archive.files if n not in known},
-            )
+    def load(cls, model_dir: Path) -> Index:
+        archive = load_arrays(model_dir, "k-NN")
+        known = {"features", "labels", "projection", "k", "predictor_type"}
+        known |= {"index_metric", "feature_dim"}
+        return cls(
+            features=archive["features"],
+            labels=archive["labels"],
+            k=int(archive["k"]),
+            predictor_type=str(archive["predictor_type"]),
+            metric=str(archive["index_metric"]),
+            feature_dim=int(archive["feature_dim"]),
+            projection=archive["projection"],
+            settings={n: str(v) for n, v in archive.items() if n not in known},
+        )
 
 
 def _top_k(distances: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -10,7 +10,7 @@ from typing import Self
 import numpy as np
 
 from sagebrush.algorithms.data import CSV, JSON, JSONLINES, RECORDIO_PROTOBUF, ContentType
-from sagebrush.algorithms.knn._index import MODEL_FILE, Index
+from sagebrush.algorithms.knn._index import Index
 from sagebrush.algorithms.serving.codecs import Column
 from sagebrush.algorithms.serving.features import FeatureRuntime, Rows
 
@@ -26,7 +26,7 @@ class Runtime(FeatureRuntime):
 
     @classmethod
     def load(cls, model_dir: Path, environment: Mapping[str, str]) -> Self:
-        return cls(environment, Index.load(model_dir / MODEL_FILE))
+        return cls(environment, Index.load(model_dir))
 
     @property
     def feature_dim(self) -> int:

@@ -10,7 +10,7 @@ import scipy.sparse as sp
 from sagebrush.algorithms._instance import ClientError, Instance
 from sagebrush.algorithms.data import Dataset, load_channel
 from sagebrush.algorithms.hyperparameters import Choice, Integer, Schema
-from sagebrush.algorithms.knn._index import MODEL_FILE, Index, projection, sample
+from sagebrush.algorithms.knn._index import Index, projection, sample
 from sagebrush.algorithms.metrics import log_metric
 
 PQ_M = (1, 2, 3, 4, 8, 12, 16, 20, 24, 28, 32, 40, 48, 56, 64, 96)
@@ -98,7 +98,7 @@ def train(instance: Instance) -> None:
     )
     if "test" in instance.channels:
         evaluate(instance, index)
-    index.save(instance.model_dir / MODEL_FILE)
+    index.save(instance.model_dir)
 
 
 def evaluate(instance: Instance, index: Index) -> None:

@@ -20,9 +20,8 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from sagebrush.algorithms.artifacts import load_arrays, save_arrays
 from sagebrush.algorithms.linear_learner._params import BINARY, MULTICLASS
-
-FILE_NAME = "model_algo-1"
 
 
 @dataclass(frozen=True)
@@ -62,30 +61,25 @@ class LinearModel:
         return LinearModel(self.predictor_type, self.loss, self.weights, self.bias, threshold)
 
     def save(self, folder: Path) -> Path:
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / FILE_NAME
-        # A file object keeps numpy from appending ".npz" to SageMaker's file name.
-        with path.open("wb") as out:
-            np.savez(
-                out,
-                weights=self.weights,
-                bias=np.asarray(self.bias),
-                threshold=np.float64(self.threshold),
-                predictor_type=np.str_(self.predictor_type),
-                loss=np.str_(self.loss),
-            )
-        return path
+        arrays = {
+            "weights": self.weights,
+            "bias": self.bias,
+            "threshold": np.float64(self.threshold),
+            "predictor_type": np.str_(self.predictor_type),
+            "loss": np.str_(self.loss),
+        }
+        return save_arrays(folder, arrays)
 
     @classmethod
     def load(cls, folder: Path) -> LinearModel:
-        with np.load(folder / FILE_NAME, allow_pickle=False) as data:
-            return cls(
-                predictor_type=str(data["predictor_type"]),
-                loss=str(data["loss"]),
-                weights=np.asarray(data["weights"], dtype=np.float64),
-                bias=np.asarray(data["bias"], dtype=np.float64),
-                threshold=float(data["threshold"]),
-            )
+        data = load_arrays(folder, "Linear Learner")
+        return cls(
+            predictor_type=str(data["predictor_type"]),
+            loss=str(data["loss"]),
+            weights=np.asarray(data["weights"], dtype=np.float64),
+            bias=np.asarray(data["bias"], dtype=np.float64),
+            threshold=float(data["threshold"]),
+        )
 
 
 def sigmoid(raw: np.ndarray) -> np.ndarray:

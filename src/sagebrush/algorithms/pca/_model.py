@@ -7,8 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-# The file SageMaker's PCA writes into model.tar.gz.
-MODEL_FILE = "model_algo-1"
+from sagebrush.algorithms.artifacts import load_arrays, save_arrays
 
 
 @dataclass(frozen=True)
@@ -35,22 +34,14 @@ class PcaModel:
         return np.asarray(projections, dtype=np.float64) @ v.T + self.mean.astype(np.float64)
 
     def save(self, model_dir: Path) -> Path:
-        model_dir.mkdir(parents=True, exist_ok=True)
-        path = model_dir / MODEL_FILE
-        # A file object, so that numpy keeps SageMaker's file name (no ".npz" added).
-        with path.open("wb") as out:
-            np.savez(out, s=self.s, v=self.v, mean=self.mean)
-        return path
+        return save_arrays(model_dir, {"s": self.s, "v": self.v, "mean": self.mean})
 
     @classmethod
     def load(cls, model_dir: Path) -> PcaModel:
-        path = model_dir / MODEL_FILE
-        if not path.is_file():
-            raise FileNotFoundError(f"no PCA model at {path}")
-        with np.load(path, allow_pickle=False) as arrays:
-            s, v, mean = (np.asarray(arrays[key]) for key in ("s", "v", "mean"))
+        arrays = load_arrays(model_dir, "PCA")
+        s, v, mean = (arrays.get(key, np.empty(0)) for key in ("s", "v", "mean"))
         if v.ndim != 2 or s.shape != (v.shape[1],) or mean.shape != (1, v.shape[0]):
             raise ValueError(
-                f"{path} is not a PCA model: s {s.shape}, v {v.shape}, mean {mean.shape}"
+                f"{model_dir} holds no PCA model: s {s.shape}, v {v.shape}, mean {mean.shape}"
             )
         return cls(s=s, v=v, mean=mean)

@@ -37,6 +37,8 @@ from pathlib import Path
 
 import numpy as np
 
+from sagebrush.algorithms.artifacts import load_arrays, save_arrays
+
 # Scoring works on (point, tree) pairs; batches this small keep each level's arrays in cache.
 _PAIRS_PER_CHUNK = 1 << 15
 
@@ -249,18 +251,11 @@ def _split(
 
 # -- the artifact ------------------------------------------------------------------------
 
-MODEL_FILE = "model_algo-1"
+
+def save(forest: Forest, model_dir: Path, **meta: int | float | str) -> None:
+    """The forest's arrays (and ``meta`` scalars) as the model file in ``model_dir``."""
+    save_arrays(model_dir, {**forest.arrays(), **meta})
 
 
-def save(forest: Forest, path: Path, **meta: int | float | str) -> None:
-    """The forest's arrays (and ``meta`` scalars) as an ``.npz`` archive at ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    extra = {name: np.asarray(value) for name, value in meta.items()}
-    # A file object, so numpy keeps SageMaker's file name instead of appending ``.npz``.
-    with path.open("wb") as out:
-        np.savez(out, allow_pickle=False, **forest.arrays(), **extra)
-
-
-def load(path: Path) -> Forest:
-    with np.load(path, allow_pickle=False) as archive:
-        return Forest.from_arrays({name: archive[name] for name in _FIELDS})
+def load(model_dir: Path) -> Forest:
+    return Forest.from_arrays(load_arrays(model_dir, "Random Cut Forest"))

@@ -9,7 +9,7 @@ from typing import Self
 import numpy as np
 
 from sagebrush.algorithms.data import CSV, JSON, JSONLINES, RECORDIO_PROTOBUF, ContentType
-from sagebrush.algorithms.randomcutforest._forest import MODEL_FILE, Forest, load
+from sagebrush.algorithms.randomcutforest._forest import Forest, load
 from sagebrush.algorithms.serving.codecs import Column
 from sagebrush.algorithms.serving.features import FeatureRuntime, Rows
 
@@ -28,7 +28,7 @@ class Runtime(FeatureRuntime):
 
     @classmethod
     def load(cls, model_dir: Path, environment: Mapping[str, str]) -> Self:
-        return cls(environment, load(model_dir / MODEL_FILE))
+        return cls(environment, load(model_dir))
 
     @property
     def feature_dim(self) -> int:

@@ -13,7 +13,6 @@ from sagebrush.algorithms.data import Dataset, load_channel
 from sagebrush.algorithms.hyperparameters import Integer, JsonList, Schema
 from sagebrush.algorithms.metrics import log_metric
 from sagebrush.algorithms.randomcutforest._forest import (
-    MODEL_FILE,
     Forest,
     build,
     sample_indices,
@@ -55,7 +54,7 @@ def train(instance: Instance) -> None:
         evaluate(instance, forest, data, params["eval_metrics"], rng)
     save(
         forest,
-        instance.model_dir / MODEL_FILE,
+        instance.model_dir,
         feature_dim=feature_dim,
         num_trees=params["num_trees"],
         num_samples_per_tree=params["num_samples_per_tree"],
