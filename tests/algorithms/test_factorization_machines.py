@@ -241,7 +241,11 @@ FM = {"predictor_type": "regressor", "feature_dim": 3, "num_factors": 2}
         ({**FM, "factors_init_method": "xavier"}, "recordio", "factors_init_method: value 'xav"),
         ({**FM, "bias_lr": "-1"}, "recordio", "bias_lr: value '-1' is invalid"),
         (FM, "csv", "Content type text/csv is not supported for channel 'train'"),
-        ({**FM, "feature_dim": 4}, "recordio", "has 3 features per record, but feature_dim is 4"),
+        (
+            {**FM, "feature_dim": 4},
+            "recordio",
+            "has 3 features per record; expected 4 (feature_dim)",
+        ),
         (
             {**FM, "predictor_type": "binary_classifier"},
             "recordio",

@@ -8,12 +8,11 @@ once, and writes ``model/model_algo-1``.
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.metrics import fbeta_score
 
 from sagebrush.algorithms._instance import ClientError, Instance
 from sagebrush.algorithms.data import RECORDIO_PROTOBUF, load_channel
-from sagebrush.algorithms.data.labels import require_binary
+from sagebrush.algorithms.data.labels import labelled, require_binary
 from sagebrush.algorithms.factorization_machines._fit import fit
 from sagebrush.algorithms.factorization_machines._model import (
     FactorizationMachine,
@@ -30,33 +29,7 @@ def _load(instance: Instance, channel: str, config: Settings) -> tuple[Matrix, n
     dataset = load_channel(
         instance, channel, default_content_type=RECORDIO_PROTOBUF, supported=(RECORDIO_PROTOBUF,)
     )
-    features = dataset.features
-    width = features.shape[1]
-    if sp.issparse(features):
-        features = sp.csr_matrix(features, dtype=np.float64)
-        values = features.data
-        if width < config.feature_dim:
-            # Sparse records name only the features they use: widen to feature_dim.
-            features = sp.csr_matrix(
-                (features.data, features.indices, features.indptr),
-                shape=(features.shape[0], config.feature_dim),
-            )
-            width = config.feature_dim
-    else:
-        features = np.asarray(features, dtype=np.float64)
-        values = features
-    if width != config.feature_dim:
-        raise ClientError(
-            f"Channel '{channel}' has {width} features per record, but feature_dim is "
-            f"{config.feature_dim}"
-        )
-    if not np.all(np.isfinite(values)):
-        raise ClientError(f"Channel '{channel}' has non-finite feature values")
-    if dataset.labels is None or np.asarray(dataset.labels).ndim != 1:
-        raise ClientError(f"Channel '{channel}' needs one label per record")
-    labels = np.asarray(dataset.labels, dtype=np.float64)
-    if not np.all(np.isfinite(labels)):
-        raise ClientError(f"Channel '{channel}' has non-finite labels")
+    features, labels = labelled(dataset, channel, config.feature_dim)
     if config.predictor_type == BINARY:
         require_binary(labels, channel)
     return features, labels

@@ -13,11 +13,10 @@ import itertools
 import json
 
 import numpy as np
-import scipy.sparse as sp
 
 from sagebrush.algorithms._instance import ClientError, Instance
 from sagebrush.algorithms.data import CSV, RECORDIO_PROTOBUF, Dataset, load_channel
-from sagebrush.algorithms.data.labels import require_binary
+from sagebrush.algorithms.data.labels import labelled, require_binary
 from sagebrush.algorithms.linear_learner._evaluate import (
     calibrate,
     objective,
@@ -42,39 +41,11 @@ class _Labelled:
     """A channel's rows (float64) and labels, checked for the predictor type."""
 
     def __init__(self, dataset: Dataset, channel: str, config: Settings, width: int) -> None:
-        features = dataset.features
-        if sp.issparse(features):
-            features = sp.csr_matrix(features, dtype=np.float64)
-            values = features.data
-            if features.shape[1] < width:
-                features = sp.csr_matrix(
-                    (features.data, features.indices, features.indptr),
-                    shape=(features.shape[0], width),
-                )
-        else:
-            features = np.asarray(features, dtype=np.float64)
-            values = features
-        if features.shape[1] != width:
-            raise ClientError(
-                f"Channel '{channel}' has {features.shape[1]} features per record; "
-                f"expected {width} (feature_dim)"
-            )
-        if not np.all(np.isfinite(values)):
-            raise ClientError(f"Channel '{channel}' has missing or non-finite feature values")
-        self.features = features
-        self.labels = _labels(dataset, channel, config)
+        self.features, self.labels = labelled(dataset, channel, width)
+        _check_classes(self.labels, channel, config)
 
 
-def _labels(dataset: Dataset, channel: str, config: Settings) -> np.ndarray:
-    if dataset.labels is None:
-        raise ClientError(f"Channel '{channel}' has no labels: Linear Learner needs one per record")
-    labels = np.asarray(dataset.labels, dtype=np.float64)
-    if labels.ndim != 1:
-        raise ClientError(
-            f"Channel '{channel}' has {labels.shape[1]} labels per record; expected 1"
-        )
-    if not np.all(np.isfinite(labels)):
-        raise ClientError(f"Channel '{channel}' has missing or non-finite labels")
+def _check_classes(labels: np.ndarray, channel: str, config: Settings) -> None:
     if config.predictor_type == BINARY:
         require_binary(labels, channel)
     elif config.predictor_type == MULTICLASS:
@@ -84,7 +55,6 @@ def _labels(dataset: Dataset, channel: str, config: Settings) -> np.ndarray:
                 f"Channel '{channel}': labels of a multiclass_classifier must be integers "
                 f"from 0 to num_classes - 1 ({config.num_classes - 1}); found {wrong[0]:g}"
             )
-    return labels
 
 
 def _load(instance: Instance, channel: str, config: Settings, width: int | None) -> _Labelled:
