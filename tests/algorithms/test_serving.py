@@ -35,10 +35,21 @@ def _ct(value: str) -> Any:
         ("text/csv", CSV),
         ("image/png, text/csv;q=0.5", CSV),
         ("application/json; verbose=true", "application/json;verbose=true"),
+        ("application/json;verbose", "application/json;verbose"),
+        ("application/*", JSON),
+        ("text/*", CSV),
+        ("*/*;verbose=true", "application/json;verbose=true"),
     ],
 )
 def test_negotiate_picks_the_first_supported_type(accept: str | None, expected: str) -> None:
     assert str(negotiate(accept, [JSON, CSV], JSON)) == expected
+
+
+def test_negotiate_default_keeps_its_parameters_and_must_be_supported() -> None:
+    assert str(negotiate("*/*", [JSON], "application/json;verbose")) == "application/json;verbose"
+    with pytest.raises(InferenceError) as caught:
+        negotiate(None, [JSON], "text/plain")
+    assert caught.value.status == 406
 
 
 def test_negotiate_refuses_what_it_cannot_write() -> None:

@@ -32,7 +32,7 @@ class ContentType:
     params: dict[str, str] = field(default_factory=dict)
 
     def __str__(self) -> str:
-        extra = "".join(f";{k}={v}" for k, v in self.params.items())
+        extra = "".join(f";{k}={v}" if v else f";{k}" for k, v in self.params.items())
         return f"{self.media}{extra}"
 
     def int_param(self, name: str, default: int) -> int:
@@ -46,13 +46,16 @@ class ContentType:
 
 
 def parse_content_type(value: str | None, default: str) -> ContentType:
-    """``text/csv; label_size=0`` -> ``ContentType("text/csv", {"label_size": "0"})``."""
+    """``text/csv; label_size=0`` -> ``ContentType("text/csv", {"label_size": "0"})``.
+
+    A bare parameter (``application/json;verbose``) is kept with an empty value.
+    """
     text = (value or "").strip() or default
     media, *rest = (part.strip() for part in text.split(";"))
     media = media.lower()
     params = {}
     for part in rest:
-        key, sep, val = part.partition("=")
-        if sep:
+        key, _, val = part.partition("=")
+        if key.strip():
             params[key.strip().lower()] = val.strip().strip('"')
     return ContentType(_ALIASES.get(media, media), params)

@@ -11,18 +11,14 @@ import lightgbm as lgb
 import numpy as np
 
 from sagebrush.algorithms.data import CSV, JSON, parse_content_type
-from sagebrush.algorithms.errors import (
-    InferenceError,
-    unsupported_accept,
-    unsupported_content_type,
-)
+from sagebrush.algorithms.errors import InferenceError, unsupported_content_type
 from sagebrush.algorithms.lightgbm._data import read_csv
 from sagebrush.algorithms.lightgbm._params import BINARY, MULTICLASS, REGRESSION
 from sagebrush.algorithms.lightgbm._train import INFO_FILE, MODEL_FILE
+from sagebrush.algorithms.serving.codecs import negotiate
 from sagebrush.algorithms.serving.runtime import NO_CONTENT, ModelRuntime, Prediction
 
 VERBOSE = "verbose"  # Accept: application/json;verbose adds the predicted labels
-_ANY = ("*/*", "*", "application/*")
 
 
 class Runtime(ModelRuntime):
@@ -64,17 +60,9 @@ class Runtime(ModelRuntime):
         return Prediction(json.dumps(output).encode(), JSON)
 
     def _accept(self, accept: str | None) -> bool:
-        """Whether the response is verbose; 406 unless Accept allows JSON."""
+        """Whether the response is verbose (``;verbose``); 406 unless Accept allows JSON."""
         default = self.environment.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT") or JSON
-        for part in (accept or default).split(","):
-            text = part.strip()
-            if not text:
-                continue
-            if parse_content_type(text, default).media in _ANY:
-                text = default
-            if parse_content_type(text, JSON).media == JSON:
-                return VERBOSE in [p.strip().lower() for p in text.split(";")[1:]]
-        raise unsupported_accept(accept or default, [JSON, f"{JSON};{VERBOSE}"])
+        return VERBOSE in negotiate(accept, [JSON], default).params
 
     def _features(self, body: bytes) -> np.ndarray:
         try:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -45,17 +45,26 @@ class Column:
 
 
 def negotiate(accept: str | None, supported: Sequence[str], default: str) -> ContentType:
-    """The first type in ``accept`` this algorithm can write (``*/*`` or none: default)."""
-    if not accept or not accept.strip():
-        return parse_content_type(default, default)
-    for part in accept.split(","):
+    """The first type in ``accept`` this algorithm can write; ``*/*`` (or no Accept) is
+    ``default``, ``type/*`` the default or else the first supported type of that kind.
+    Parameters on the accepted type (``;verbose=true``) are kept; 406 when none fits."""
+    fallback = parse_content_type(default, default)
+    for part in (accept or "").split(",") if accept and accept.strip() else [default]:
         wanted = parse_content_type(part, default)
         wanted.params.pop("q", None)
-        if wanted.media in (ANY, "*"):
-            return parse_content_type(default, default)
+        if wanted.media in (ANY, "*") or (
+            wanted.media.endswith("/*") and fallback.media.startswith(wanted.media[:-1])
+        ):
+            # The default, with its parameters (SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT may
+            # say "application/json;verbose") and any the wildcard brings.
+            wanted = replace(fallback, params={**fallback.params, **wanted.params})
+        elif wanted.media.endswith("/*"):
+            kind = wanted.media[:-1]
+            media = next((t for t in supported if t.startswith(kind)), wanted.media)
+            wanted = replace(wanted, media=media)
         if wanted.media in supported:
             return wanted
-    raise unsupported_accept(accept, supported)
+    raise unsupported_accept(accept or default, supported)
 
 
 # -- requests --------------------------------------------------------------------------
