@@ -120,6 +120,19 @@ def test_json_jsonlines_and_recordio_answers(binary_dir, cancer):
     assert answer.body == _records([{"score": [s]} for s in scores])
 
 
+def test_json_requests_as_the_sdks_json_serializer_sends_them(binary_dir, cancer):
+    rows = cancer[2][:3]
+    expected = ",".join(repr(s) for s in _direct(binary_dir, rows)).encode()
+    runtime = _runtime(binary_dir)
+    as_lists = json.dumps(rows.tolist()).encode()
+    assert runtime.invoke(as_lists, JSON, CSV).body == expected
+    instances = json.dumps({"instances": [{"features": r} for r in rows.tolist()]}).encode()
+    assert runtime.invoke(instances, JSON, CSV).body == expected
+    lines = "".join(json.dumps(r) + "\n" for r in rows.tolist()).encode()
+    assert runtime.invoke(lines, JSONL, CSV).body == expected
+    assert _error(runtime, b'{"oops": 1', JSON).status == 400
+
+
 def test_the_default_accept_comes_from_the_environment(binary_dir, cancer):
     runtime = _runtime(binary_dir, SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT=JSON)
     prediction = runtime.invoke(_csv(cancer[2]), CSV, None)

@@ -4,8 +4,8 @@
   ``image_uri_config/*.json``, any account and region); the job runs in script mode.
 - ``builtin``: a SageMaker built-in algorithm image; ``algorithm`` names it.
 - ``local-image``: a repository registered as a directory ``<images_dir>/<repo>`` holding
-  an executable ``train`` (any registry host, any tag); checked first, so a local
-  registration may stand in for any name.
+  an executable ``train`` (training) or ``serve`` (endpoints, batch transform), any
+  registry host, any tag; checked first, so a local registration may stand in for any name.
 - ``unknown``: anything else.
 
 ``sagemaker-xgboost`` is both the XGBoost framework image and the built-in algorithm: the
@@ -178,19 +178,34 @@ def resolve_image(
     *,
     hyperparameters: Mapping[str, str] | None = None,
     environment: Mapping[str, str] | None = None,
+    entry: str = "train",
 ) -> ImageRuntime:
-    """The runtime for ``uri``; with the request's hyperparameters/environment, settled."""
+    """The runtime for ``uri``; with the request's hyperparameters/environment, settled.
+
+    ``entry`` is the executable a local image must hold: ``train`` for training jobs,
+    ``serve`` for models.
+    """
     host, repo, tag = parse_image_uri(uri.strip())
-    runtime = _resolve(host, repo, tag, images_dir)
+    runtime = _resolve(host, repo, tag, images_dir, entry)
     if hyperparameters is not None or environment is not None:
         runtime = runtime.for_request(hyperparameters or {}, environment or {})
     return runtime
 
 
-def _resolve(host: str, repo: str, tag: str, images_dir: Path | None) -> ImageRuntime:
+def resolve_serving_image(
+    uri: str, images_dir: Path | None, environment: Mapping[str, str]
+) -> ImageRuntime:
+    """The runtime a model's container ``Image`` names, settled by its ``Environment``
+    (``SAGEMAKER_PROGRAM`` makes ``sagemaker-xgboost`` script mode)."""
+    return resolve_image(uri, images_dir, environment=environment, entry="serve")
+
+
+def _resolve(
+    host: str, repo: str, tag: str, images_dir: Path | None, entry: str = "train"
+) -> ImageRuntime:
     if not repo:
         return ImageRuntime(UNKNOWN, None, repository=repo, tag=tag)
-    local = _local_image_dir(repo, images_dir)
+    local = _local_image_dir(repo, images_dir, entry)
     if local is not None:
         return ImageRuntime(LOCAL_IMAGE, None, local, repository=repo, tag=tag)
     if not _ECR_HOST.match(host):
@@ -204,7 +219,7 @@ def _resolve(host: str, repo: str, tag: str, images_dir: Path | None) -> ImageRu
     return ImageRuntime(UNKNOWN, None, repository=repo, tag=tag)
 
 
-def _local_image_dir(repo: str, images_dir: Path | None) -> Path | None:
+def _local_image_dir(repo: str, images_dir: Path | None, entry: str) -> Path | None:
     if images_dir is None:
         return None
     parts = repo.split("/")
@@ -212,7 +227,7 @@ def _local_image_dir(repo: str, images_dir: Path | None) -> Path | None:
         return None
     # The full repository path first (team/algo), then its last component (algo).
     for candidate in (images_dir.joinpath(*parts), images_dir / parts[-1]):
-        train = candidate / "train"
-        if train.is_file() and os.access(train, os.X_OK):
+        executable = candidate / entry
+        if executable.is_file() and os.access(executable, os.X_OK):
             return candidate
     return None

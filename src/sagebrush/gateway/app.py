@@ -8,12 +8,14 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route
+from starlette.types import Receive, Scope, Send
 
 from sagebrush.aws.models import ServiceCatalog
 from sagebrush.compute import LocalLauncher
 from sagebrush.config import Settings
 from sagebrush.gateway.aws import AwsGateway
 from sagebrush.gateway.internal import health, status
+from sagebrush.jobs.endpoints.controller import EndpointContext, EndpointController
 from sagebrush.jobs.training.context import TrainingContext
 from sagebrush.jobs.training.controller import TrainingController
 from sagebrush.services.base import Runtime
@@ -35,6 +37,7 @@ def build_runtime(settings: Settings) -> Runtime:
     objects = FilesystemObjectStore(settings.objects_dir, db)
     objects.recover()
     runtime = Runtime(settings=settings, catalog=ServiceCatalog(), db=db, objects=objects)
+    launcher = LocalLauncher()
     runtime.training = TrainingController(
         TrainingContext(
             settings=settings,
@@ -42,7 +45,19 @@ def build_runtime(settings: Settings) -> Runtime:
             objects=objects,
             logs=LogStore(db),
             metrics=MetricStore(db),
-            launcher=LocalLauncher(),
+            launcher=launcher,
+            clock=runtime.clock,
+            endpoint_url=_endpoint_url(settings),
+        )
+    )
+    runtime.endpoints = EndpointController(
+        EndpointContext(
+            settings=settings,
+            store=ResourceStore(db),
+            objects=objects,
+            logs=LogStore(db),
+            metrics=MetricStore(db),
+            launcher=launcher,
             clock=runtime.clock,
             endpoint_url=_endpoint_url(settings),
         )
@@ -59,7 +74,26 @@ def _endpoint_url(settings: Settings) -> str:
     return f"http://{host}:{settings.port}"
 
 
-def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
+class SagebrushApp:
+    """The Starlette app, with InvokeEndpoint's fast path in front of its routing.
+
+    Invocations are the one request whose per-call cost is the product, so they skip
+    Starlette's router and middleware; everything else goes through them.
+    """
+
+    def __init__(self, app: Starlette, gateway: AwsGateway) -> None:
+        self.app = app
+        self.gateway = gateway
+        self.state = app.state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self.gateway.takes_invocation(scope):
+            await self.gateway.invocations(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
+def create_app(settings: Settings, runtime: Runtime | None = None) -> SagebrushApp:
     runtime = runtime or build_runtime(settings)
     registry = ProviderRegistry(runtime)
     gateway = AwsGateway(runtime, registry)
@@ -69,9 +103,13 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         log.info("sagebrush ready: home=%s db=%s", settings.home, runtime.db.engine.url)
         if runtime.training is not None:
             runtime.training.start()
+        if runtime.endpoints is not None:
+            runtime.endpoints.start()
         try:
             yield
         finally:
+            if runtime.endpoints is not None:
+                runtime.endpoints.close()
             if runtime.training is not None:
                 runtime.training.close()
             runtime.db.dispose()
@@ -86,4 +124,4 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
     )
     app.state.runtime = runtime
     app.state.registry = registry
-    return app
+    return SagebrushApp(app, gateway)

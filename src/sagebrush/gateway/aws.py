@@ -31,6 +31,7 @@ from sagebrush.aws.sigv4 import (
     verify,
 )
 from sagebrush.aws.validate import validate_input
+from sagebrush.gateway.invocations import InvocationHandler, is_invocation
 from sagebrush.services.base import RequestContext, Runtime
 from sagebrush.services.registry import ProviderRegistry
 from sagebrush.services.sts.provider import session_secret
@@ -45,6 +46,19 @@ _VALIDATION_CODE = {
     "query": "ValidationError",
 }
 
+# Services whose model names another code for it.
+_SERVICE_VALIDATION_CODE = {"sagemaker-runtime": "ValidationError"}
+# SageMaker Runtime's request size limit, answered as SageMaker does (413).
+_MAX_INVOCATION = 6 * 1024 * 1024
+
+
+def _check_invocation_size(request: HttpRequest) -> None:
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > _MAX_INVOCATION:
+        raise AwsError(
+            "ValidationError", f"HTTP content length exceeded {_MAX_INVOCATION} bytes.", 413
+        )
+
 
 class AwsGateway:
     """A plain ASGI app: the hot path stays free of framework layers."""
@@ -54,8 +68,20 @@ class AwsGateway:
         self.registry = registry
         self.router = Router(runtime.catalog)
         self._protocols: dict[tuple[str, str], Protocol] = {}
+        self.invocations = InvocationHandler(
+            runtime,
+            self._protocol("sagemaker-runtime", "rest-json"),
+            runtime.catalog.operation("sagemaker-runtime", "InvokeEndpoint"),
+        )
+
+    def takes_invocation(self, scope: Scope) -> bool:
+        """InvokeEndpoint on its fast path (signature checks need the generic chain)."""
+        return is_invocation(scope) and not self.runtime.settings.verify_signatures
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.takes_invocation(scope):
+            await self.invocations(scope, receive, send)
+            return
         started = time.perf_counter()
         request = _http_request(scope, receive)
         request_id = str(uuid.uuid4())
@@ -89,8 +115,10 @@ class AwsGateway:
     ) -> HttpResponse:
         protocol = self._protocol(route.service, route.protocol)
         operation = route.operation
+        if route.service == "sagemaker-runtime":
+            _check_invocation_size(request)
         params = await protocol.parse_request(operation, request, route.uri_params)
-        code = _VALIDATION_CODE.get(route.protocol)
+        code = _SERVICE_VALIDATION_CODE.get(route.service) or _VALIDATION_CODE.get(route.protocol)
         if code is not None:
             validate_input(operation, params, error_code=code)
         settings = self.runtime.settings

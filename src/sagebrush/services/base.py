@@ -12,6 +12,7 @@ from sagebrush.aws.models import ServiceCatalog
 from sagebrush.config import Settings
 
 if TYPE_CHECKING:
+    from sagebrush.jobs.endpoints.controller import EndpointController
     from sagebrush.jobs.training.controller import TrainingController
     from sagebrush.state.db import Database
     from sagebrush.storage import ObjectStore
@@ -39,6 +40,7 @@ class Runtime:
     clock: Callable[[], float] = time.time
     # Built by the app factory when jobs may run (None in protocol-only test apps).
     training: TrainingController | None = None
+    endpoints: EndpointController | None = None
     started_at: float = field(default_factory=time.time)
 
 

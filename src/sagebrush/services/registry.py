@@ -23,6 +23,7 @@ PROVIDERS: dict[str, str] = {
     "logs": "sagebrush.services.logs",
     "cloudwatch": "sagebrush.services.cloudwatch",
     "sagemaker": "sagebrush.services.sagemaker",
+    "sagemaker-runtime": "sagebrush.services.sagemaker_runtime",
 }
 
 Result = dict[str, Any] | OperationResult

@@ -286,6 +286,17 @@ class ResourceStore:
             s.expire(row)
             return _record(s.get_one(ResourceRow, resource_id))
 
+    def delete(self, resource_id: int) -> bool:
+        """Remove a record with its history and tags; False if it was already gone."""
+        with self._db.session() as s:
+            row = s.get(ResourceRow, resource_id)
+            if row is None:
+                return False
+            s.execute(delete(EventRow).where(EventRow.resource_id == resource_id))
+            s.execute(delete(TagRow).where(TagRow.arn == row.arn))
+            s.delete(row)
+            return True
+
     # --- tags ------------------------------------------------------------------------------
 
     def add_tags(self, arn: str, tags: Mapping[str, str]) -> None:

@@ -27,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
         # The platform shows this as the reason the model would not load.
         print(f"Failed to load the {args.algorithm} model: {exc}", file=sys.stderr, flush=True)
         return 1
+    print(f"Serving the {args.algorithm} model in {args.model_dir} on port {port}", flush=True)
     uvicorn.run(
         ModelServer(runtime),
         host=args.host,

@@ -5,6 +5,10 @@ cross-validation folds — are averaged, as the container does). ``invoke`` answ
 empty body, 415 for a Content-Type it can't read, 406 for an Accept it can't write (the
 default is ``SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT``, else ``text/csv``) and 400 for data
 it can't parse or whose feature count doesn't fit the model. Formats: see ``_inference``.
+
+Beyond the container, JSON requests (``application/json``: rows as a list of lists, one
+row as a list, or the Amazon algorithms' ``{"instances": [{"features": [...]}]}``; and
+``application/jsonlines``) are read too, so the SDK's ``JSONSerializer`` works.
 """
 
 from __future__ import annotations
@@ -28,11 +32,12 @@ from sagebrush.algorithms.data.content_types import (
     parse_content_type,
 )
 from sagebrush.algorithms.errors import InferenceError, unsupported_content_type
-from sagebrush.algorithms.serving.codecs import negotiate
+from sagebrush.algorithms.serving.codecs import decode_features, negotiate
 from sagebrush.algorithms.serving.runtime import NO_CONTENT, ModelRuntime, Prediction
 from sagebrush.algorithms.xgboost import _inference
 
-REQUEST_TYPES = (CSV, LIBSVM, RECORDIO_PROTOBUF, PARQUET)
+SMALL_REQUEST_ROWS = 64
+REQUEST_TYPES = (CSV, LIBSVM, RECORDIO_PROTOBUF, PARQUET, JSON, JSONLINES)
 ACCEPT_TYPES = (JSON, JSONLINES, RECORDIO_PROTOBUF, CSV)
 
 
@@ -40,6 +45,7 @@ class Runtime(ModelRuntime):
     def __init__(self, boosters: list[xgb.Booster], environment: Mapping[str, str]) -> None:
         super().__init__(environment)
         self.boosters = boosters
+        self._single = False
         self.features = boosters[0].num_features()
         config = json.loads(boosters[0].save_config())["learner"]
         self.objective = str(config["objective"]["name"])
@@ -84,12 +90,27 @@ class Runtime(ModelRuntime):
             out = _inference.encode_scores(predictions, answer, batch=self.batch)
         return Prediction(out, answer)
 
-    def _matrix(self, body: bytes, media: str) -> xgb.DMatrix:
+    def _threads_for(self, rows: int) -> None:
+        """One thread for small requests. Spreading a few rows over OpenMP threads costs
+        more than it saves, and idle OpenMP threads spin on every core for a while after
+        each call — CPU the platform's router and other model servers need."""
+        single = rows <= SMALL_REQUEST_ROWS
+        if single != self._single:
+            threads = 1 if single else 0  # 0: xgboost's default, every core
+            for booster in self.boosters:
+                booster.set_param({"nthread": threads})
+            self._single = single
+
+    def _matrix(self, body: bytes, media: str) -> Any:
+        """Dense rows as a float32 array (predicted in place: no DMatrix per request, which
+        costs more than the prediction for small requests), sparse rows as a DMatrix."""
         readers: dict[str, Callable[[bytes], Any]] = {
             CSV: _inference.csv_rows,
             LIBSVM: lambda b: _inference.libsvm_rows(b, self.features),
             RECORDIO_PROTOBUF: _inference.recordio_rows,
             PARQUET: _inference.parquet_rows,
+            JSON: lambda b: decode_features(b, parse_content_type(JSON, JSON)),
+            JSONLINES: lambda b: decode_features(b, parse_content_type(JSONLINES, JSONLINES)),
         }
         try:
             rows = readers[media](body)
@@ -110,11 +131,21 @@ class Runtime(ModelRuntime):
             )
         if sp.issparse(rows):
             return xgb.DMatrix(sp.csr_matrix(rows))
-        return xgb.DMatrix(np.asarray(rows))
+        dense = np.asarray(rows, dtype=np.float32)
+        if width < self.features:  # the missing last feature, as a DMatrix would have it
+            dense = np.pad(dense, ((0, 0), (0, 1)), constant_values=np.nan)
+        return dense
 
-    def _predict(self, data: xgb.DMatrix, media: str) -> np.ndarray:
+    def _predict(self, data: Any, media: str) -> np.ndarray:
+        self._threads_for(data.shape[0] if isinstance(data, np.ndarray) else data.num_row())
         try:
-            results = [b.predict(data, validate_features=False) for b in self.boosters]
+            if isinstance(data, np.ndarray):
+                results = [
+                    np.asarray(b.inplace_predict(data, validate_features=False))
+                    for b in self.boosters
+                ]
+            else:
+                results = [b.predict(data, validate_features=False) for b in self.boosters]
         except xgb.core.XGBoostError as exc:
             raise InferenceError(
                 400, f"Unable to evaluate the {media} payload: {exc}".splitlines()[0]

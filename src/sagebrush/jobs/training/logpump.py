@@ -54,6 +54,7 @@ class LogPump:
     offset: int = 0
     final: dict[str, FinalMetric] = field(default_factory=dict)
     _partial: bytes = b""
+    group: str = LOG_GROUP  # endpoints use /aws/sagemaker/Endpoints/<name>
 
     @property
     def consumed(self) -> int:
@@ -81,7 +82,7 @@ class LogPump:
         self.logs.append(
             self.account_id,
             self.region,
-            LOG_GROUP,
+            self.group,
             self.stream,
             [(now_ms, text) for text in texts],
             create=True,

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from sagebrush.services.sagemaker.endpoint_configs import EndpointConfigOperations
+from sagebrush.services.sagemaker.endpoints import EndpointOperations
+from sagebrush.services.sagemaker.models import ModelOperations
 from sagebrush.services.sagemaker.tags import TagOperations
 from sagebrush.services.sagemaker.training import TrainingOperations
 
 
-class SageMakerProvider(TrainingOperations, TagOperations):
+class SageMakerProvider(
+    TrainingOperations,
+    ModelOperations,
+    EndpointConfigOperations,
+    EndpointOperations,
+    TagOperations,
+):
     service = "sagemaker"

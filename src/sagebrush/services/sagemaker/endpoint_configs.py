@@ -1,0 +1,110 @@
+"""CreateEndpointConfig, DescribeEndpointConfig, ListEndpointConfigs and
+DeleteEndpointConfig."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sagebrush.services.base import RequestContext
+from sagebrush.services.sagemaker._common import SageMakerBase, arn, tag_map, validation
+from sagebrush.services.sagemaker._hosting_check import check_endpoint_config
+from sagebrush.services.sagemaker._hosting_view import (
+    Listing,
+    describe_endpoint_config,
+    endpoint_config_summary,
+    list_page,
+)
+from sagebrush.services.sagemaker.models import KIND as MODEL_KIND
+from sagebrush.state.resources import ResourceExists
+
+KIND = "endpoint-config"
+# Endpoint configurations have no lifecycle in SageMaker; the record needs a status.
+STATUS = "Created"
+
+
+class EndpointConfigOperations(SageMakerBase):
+    def create_endpoint_config(self, ctx: RequestContext, **members: Any) -> dict[str, Any]:
+        request = self.request_of(ctx, members)
+
+        def find_model(name: str) -> Mapping[str, Any] | None:
+            model = self.resources.find(MODEL_KIND, ctx.account_id, ctx.region, name)
+            return model.spec if model is not None else None
+
+        check_endpoint_config(ctx, request, find_model)
+        name = request["EndpointConfigName"]
+        config_arn = arn(ctx, KIND, name)
+        exists = validation(
+            f'Cannot create already existing endpoint configuration "{config_arn}".'
+        )
+        # ARNs lowercase the name: two configs differing in case would share one ARN.
+        if self.resources.find_arn(config_arn) is not None:
+            raise exists
+        try:
+            self.resources.create(
+                kind=KIND,
+                account_id=ctx.account_id,
+                region=ctx.region,
+                name=name,
+                arn=config_arn,
+                spec=json.loads(json.dumps(request, default=str)),
+                status=STATUS,
+                secondary_status=None,
+                message="",
+                now=self.runtime.clock(),
+                tags=tag_map(request.get("Tags")),
+            )
+        except ResourceExists:
+            raise exists from None
+        return {"EndpointConfigArn": config_arn}
+
+    def describe_endpoint_config(
+        self, ctx: RequestContext, endpoint_config_name: str
+    ) -> dict[str, Any]:
+        config = self.resources.find(KIND, ctx.account_id, ctx.region, endpoint_config_name)
+        if config is None:
+            raise _missing(ctx, endpoint_config_name)
+        return describe_endpoint_config(config)
+
+    def list_endpoint_configs(
+        self,
+        ctx: RequestContext,
+        *,
+        next_token: str | None = None,
+        max_results: int | None = None,
+        name_contains: str | None = None,
+        creation_time_after: datetime | None = None,
+        creation_time_before: datetime | None = None,
+        sort_by: str | None = None,
+        sort_order: str | None = None,
+    ) -> dict[str, Any]:
+        listing = Listing(
+            next_token,
+            max_results,
+            name_contains,
+            creation_time_after,
+            creation_time_before,
+            sort_by,
+            sort_order,
+        )
+        configs, token = list_page(self.resources, ctx, KIND, listing)
+        result: dict[str, Any] = {"EndpointConfigs": [endpoint_config_summary(c) for c in configs]}
+        if token is not None:
+            result["NextToken"] = token
+        return result
+
+    def delete_endpoint_config(
+        self, ctx: RequestContext, endpoint_config_name: str
+    ) -> dict[str, Any]:
+        # The SDK's delete_endpoint deletes the configuration before the endpoint, and
+        # endpoints keep what they were created with: deleting one in use is allowed.
+        config = self.resources.find(KIND, ctx.account_id, ctx.region, endpoint_config_name)
+        if config is None or not self.resources.delete(config.id):
+            raise _missing(ctx, endpoint_config_name)
+        return {}
+
+
+def _missing(ctx: RequestContext, name: str) -> Exception:
+    return validation(f'Could not find endpoint configuration "{arn(ctx, KIND, name)}".')

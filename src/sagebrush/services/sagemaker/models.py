@@ -1,0 +1,95 @@
+"""CreateModel, DescribeModel, ListModels and DeleteModel."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sagebrush.services.base import RequestContext
+from sagebrush.services.sagemaker._common import SageMakerBase, arn, tag_map, validation
+from sagebrush.services.sagemaker._hosting_check import check_model
+from sagebrush.services.sagemaker._hosting_view import (
+    Listing,
+    describe_model,
+    list_page,
+    model_summary,
+)
+from sagebrush.state.resources import ResourceExists
+
+KIND = "model"
+# Models have no lifecycle in SageMaker; the record needs a status all the same.
+STATUS = "Created"
+
+
+class ModelOperations(SageMakerBase):
+    def create_model(self, ctx: RequestContext, **members: Any) -> dict[str, Any]:
+        request = self.request_of(ctx, members)
+        check_model(request, self.runtime.settings)
+        name = request["ModelName"]
+        model_arn = arn(ctx, KIND, name)
+        exists = validation(f'Cannot create already existing model "{model_arn}".')
+        # ARNs lowercase the name, so "Churn" and "churn" would share one ARN (and its tags).
+        if self.resources.find_arn(model_arn) is not None:
+            raise exists
+        try:
+            self.resources.create(
+                kind=KIND,
+                account_id=ctx.account_id,
+                region=ctx.region,
+                name=name,
+                arn=model_arn,
+                spec=json.loads(json.dumps(request, default=str)),
+                status=STATUS,
+                secondary_status=None,
+                message="",
+                now=self.runtime.clock(),
+                tags=tag_map(request.get("Tags")),
+            )
+        except ResourceExists:
+            raise exists from None
+        return {"ModelArn": model_arn}
+
+    def describe_model(self, ctx: RequestContext, model_name: str) -> dict[str, Any]:
+        model = self.resources.find(KIND, ctx.account_id, ctx.region, model_name)
+        if model is None:
+            raise _missing(ctx, model_name)
+        return describe_model(model)
+
+    def list_models(
+        self,
+        ctx: RequestContext,
+        *,
+        next_token: str | None = None,
+        max_results: int | None = None,
+        name_contains: str | None = None,
+        creation_time_after: datetime | None = None,
+        creation_time_before: datetime | None = None,
+        sort_by: str | None = None,
+        sort_order: str | None = None,
+    ) -> dict[str, Any]:
+        listing = Listing(
+            next_token,
+            max_results,
+            name_contains,
+            creation_time_after,
+            creation_time_before,
+            sort_by,
+            sort_order,
+        )
+        models, token = list_page(self.resources, ctx, KIND, listing)
+        result: dict[str, Any] = {"Models": [model_summary(m) for m in models]}
+        if token is not None:
+            result["NextToken"] = token
+        return result
+
+    def delete_model(self, ctx: RequestContext, model_name: str) -> dict[str, Any]:
+        # Endpoints keep the containers they were created with, so a model in use may go.
+        model = self.resources.find(KIND, ctx.account_id, ctx.region, model_name)
+        if model is None or not self.resources.delete(model.id):
+            raise _missing(ctx, model_name)
+        return {}
+
+
+def _missing(ctx: RequestContext, name: str) -> Exception:
+    return validation(f'Could not find model "{arn(ctx, KIND, name)}".')
