@@ -11,11 +11,13 @@ for every target). Targets, all started first and each one's answers checked aga
   forwarding to the model-server process;
 - a minimal Starlette app under uvicorn (uvloop, httptools, 1 worker: our settings),
   ``POST /invocations`` -> parse the row -> ``inplace_predict`` -> text/csv, in a process
-  of its own: what serving this model by hand costs;
+  of its own: what serving this model by hand costs. Its booster predicts on one thread,
+  as the built-in runtime does for small requests (with xgboost's default, every core,
+  OpenMP's spinning threads cut it to ~200 req/s here);
 - ``mlflow models serve`` (pyfunc, ``--env-manager local``, its defaults otherwise: one
   uvicorn worker, access log on, written to a file) on the same booster, sent the same row
-  as CSV with a header line. mlflow is installed on first use into ``.venv-mlflow`` beside
-  the project's own virtualenv; if that fails it is skipped.
+  as CSV with a header line, ``OMP_NUM_THREADS=1``. mlflow is installed on first use
+  into ``.venv-mlflow`` beside the project's own virtualenv; if that fails it is skipped.
 Each target gets ``--duration`` seconds (default 10) of measurement, split over
 ``--rounds`` (default 2) that take the targets in turn, so a busy spell on a shared
 machine hits them alike; every slice starts with ``--warmup`` seconds (default 2) that
@@ -183,6 +185,9 @@ def starlette_app() -> Any:
     from starlette.routing import Route
 
     booster = xgb.Booster(model_file=bytearray(Path(os.environ["BENCH_MODEL"]).read_bytes()))
+    # One thread, as the built-in runtime predicts small requests: spreading one row over
+    # OpenMP threads only adds their spinning to a 2-core machine's load.
+    booster.set_param({"nthread": 1})
 
     async def invocations(request: Request) -> Response:
         row = np.array((await request.body()).split(b","), dtype=np.float32)
@@ -245,7 +250,12 @@ def mlflow(root: Path, python: Path, work: Workload) -> Iterator[tuple[Target, l
     framed = [header + b"\n" + body for body in work.bodies]
     # mlflow runs ``uvicorn`` by name, so its virtualenv's bin must come first on PATH.
     path = f"{python.parent}{os.pathsep}{os.environ.get('PATH', '')}"
-    env = {**os.environ, "PATH": path, "MLFLOW_TRACKING_URI": f"file://{root}/mlruns"}
+    env = {
+        **os.environ,
+        "PATH": path,
+        "MLFLOW_TRACKING_URI": f"file://{root}/mlruns",
+        "OMP_NUM_THREADS": "1",  # as the other two predict one row
+    }
     with serving(command, port, env, timeout=120, log=root / "mlflow.log"):
         target = Target("127.0.0.1", port, "/invocations", CSV)
         check(target, framed, work.expected, json_scores)

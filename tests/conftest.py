@@ -26,7 +26,7 @@ def fresh_server(tmp_path: Path) -> Iterator[Server]:
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     # The SDK v3 environment takes minutes to install: start it while other tests run.
-    if any("test_training_sdk3" in item.nodeid for item in session.items):
+    if any("sdk3" in item.nodeid for item in session.items):
         from tests.e2e import _sdk3
 
         _sdk3.start_building()

@@ -87,3 +87,12 @@ def test_the_builtin_algorithms_example_runs(server: Server, tmp_path: Path) -> 
     assert "'validation:auc'" in proc.stdout
     assert "'test:msd'" in proc.stdout
     assert "'test:binary_classification_accuracy'" in proc.stdout
+
+
+@pytest.mark.slow
+def test_the_endpoints_example_runs(server: Server, tmp_path: Path) -> None:
+    example = ROOT / "examples" / "endpoints.py"
+    proc = _fresh_shell(server, tmp_path, f"{sys.executable} {example}")
+    assert "endpoints example ok" in proc.stdout
+    assert "TargetVariant=B answered by B" in proc.stdout
+    assert "after the update, C answers" in proc.stdout

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
-import xgboost as xgb
 
 from sagebrush.algorithms._instance import Instance
 from sagebrush.algorithms.data import (
@@ -33,6 +32,7 @@ from sagebrush.algorithms.data import (
 )
 from sagebrush.algorithms.data.loading import widen
 from sagebrush.algorithms.errors import ClientError
+from sagebrush.algorithms.xgboost._lib import xgb
 
 SUPPORTED = (LIBSVM, CSV, PARQUET, RECORDIO_PROTOBUF)
 CHANNELS = ("train", "validation", "model", "code")

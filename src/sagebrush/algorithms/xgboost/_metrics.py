@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import xgboost as xgb
+
+from sagebrush.algorithms.xgboost._lib import xgb
 
 CHECKPOINT = "xgboost-checkpoint"
 MetricFunction = Callable[[np.ndarray, xgb.DMatrix], list[tuple[str, float]]]

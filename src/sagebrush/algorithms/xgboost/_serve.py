@@ -20,7 +20,6 @@ from typing import Any, Self
 
 import numpy as np
 import scipy.sparse as sp
-import xgboost as xgb
 
 from sagebrush.algorithms.data.content_types import (
     CSV,
@@ -35,6 +34,7 @@ from sagebrush.algorithms.errors import InferenceError, unsupported_content_type
 from sagebrush.algorithms.serving.codecs import decode_features, negotiate
 from sagebrush.algorithms.serving.runtime import NO_CONTENT, ModelRuntime, Prediction
 from sagebrush.algorithms.xgboost import _inference
+from sagebrush.algorithms.xgboost._lib import xgb
 
 SMALL_REQUEST_ROWS = 64
 REQUEST_TYPES = (CSV, LIBSVM, RECORDIO_PROTOBUF, PARQUET, JSON, JSONLINES)

@@ -12,10 +12,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
-import xgboost as xgb
-
 from sagebrush.algorithms._instance import ClientError, Instance
 from sagebrush.algorithms.xgboost import _data, _params
+from sagebrush.algorithms.xgboost._lib import xgb
 from sagebrush.algorithms.xgboost._metrics import (
     CHECKPOINT,
     Checkpoints,

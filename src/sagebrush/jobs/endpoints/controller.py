@@ -301,19 +301,24 @@ class EndpointController:
             live.config_name = snapshot["Config"]["EndpointConfigName"]
             live.capture = _capture_of(snapshot["Config"])
             self._publish(live)
+        # From here the new fleet serves: the record says so at once, and the old fleet is
+        # stopped whatever happens next.
+        self._record(record.id, live, snapshot=snapshot)
         retired = [i for v in blue for i in v.instances]
-        self._drain(retired)
-        self._move(
-            record,
-            E.IN_SERVICE,
-            "",
-            update=None,
-            failure_reason=None,
-            snapshot=snapshot,
-            last_deployment=update.get("DeploymentConfig"),
-            **self._facts(live),
-        )
-        self._stop_instances(retired)
+        try:
+            self._drain(retired)
+            self._move(
+                record,
+                E.IN_SERVICE,
+                "",
+                update=None,
+                failure_reason=None,
+                snapshot=snapshot,
+                last_deployment=update.get("DeploymentConfig"),
+                **self._facts(live),
+            )
+        finally:
+            self._stop_instances(retired)
 
     def _change_weights(self, record: Resource, live: LiveEndpoint) -> None:
         wanted = {d["VariantName"]: d for d in record.facts["weights"]}
@@ -626,9 +631,10 @@ class EndpointController:
             "shadow_variants": [_variant_facts(v) for v in live.variants if v.plan.shadow],
         }
 
-    def _record(self, resource_id: int, live: LiveEndpoint) -> None:
+    def _record(self, resource_id: int, live: LiveEndpoint, **extra: Any) -> None:
+        facts = {**self._facts(live), **extra}
         with contextlib.suppress(ResourceMissing):
-            self.ctx.store.change(resource_id, now=self.ctx.clock(), facts=self._facts(live))
+            self.ctx.store.change(resource_id, now=self.ctx.clock(), facts=facts)
 
     def _move(self, record: Resource, to: E, message: str, **facts: Any) -> bool:
         for _ in range(20):
