@@ -19,29 +19,30 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from sagebrush.compute import Launcher
-from sagebrush.config import Settings
 from sagebrush.jobs.endpoints import fleet as fleets
-from sagebrush.jobs.endpoints.capture import CaptureConfig, CaptureWriter
-from sagebrush.jobs.endpoints.fleet import Instance, LaunchFailed, StagedContainer
+from sagebrush.jobs.endpoints.capture import CaptureWriter
+from sagebrush.jobs.endpoints.context import EndpointContext
+from sagebrush.jobs.endpoints.deploy import Deployer
+from sagebrush.jobs.endpoints.fleet import Instance, LaunchFailed
 from sagebrush.jobs.endpoints.invocation_metrics import InvocationMetrics
-from sagebrush.jobs.endpoints.multi_model import MultiModelSet
-from sagebrush.jobs.endpoints.plan import VariantPlan, shift_steps, variant_plans
-from sagebrush.jobs.endpoints.router import MULTI_MODEL, Key, Route, Router, RoutingTable, Shadow
-from sagebrush.jobs.endpoints.serving import StagingError, stage_code, stage_model
+from sagebrush.jobs.endpoints.live import (
+    LiveEndpoint,
+    capture_of,
+    routing_table,
+    variant_facts,
+)
+from sagebrush.jobs.endpoints.plan import shift_steps, variant_plans
+from sagebrush.jobs.endpoints.router import Router
+from sagebrush.jobs.endpoints.serving import StagingError
 from sagebrush.jobs.endpoints.status import KIND, LIFECYCLE
 from sagebrush.jobs.endpoints.status import EndpointStatus as E
 from sagebrush.jobs.lifecycle import IllegalTransition, transition
 from sagebrush.jobs.training.logpump import LogPump
-from sagebrush.state.logs import LogStore
-from sagebrush.state.metrics import MetricStore
-from sagebrush.state.resources import Resource, ResourceMissing, ResourceStore
-from sagebrush.storage import ObjectStore
+from sagebrush.state.resources import Resource, ResourceMissing
+
+__all__ = ["EndpointContext", "EndpointController"]
 
 log = logging.getLogger(__name__)
 
@@ -49,59 +50,10 @@ DRAIN_SECONDS = 60.0
 STOP_GRACE = 30.0  # SIGTERM, then SIGKILL 30 s later, as SageMaker stops old containers
 
 
-@dataclass(frozen=True)
-class EndpointContext:
-    settings: Settings
-    store: ResourceStore
-    objects: ObjectStore
-    logs: LogStore
-    metrics: MetricStore
-    launcher: Launcher
-    clock: Callable[[], float]
-    endpoint_url: str
-
-    @property
-    def root(self) -> Path:
-        return self.settings.home / "endpoints"
-
-    def endpoint_dir(self, record: Resource) -> Path:
-        return self.root / record.account_id / record.region / record.name
-
-
-@dataclass
-class LiveVariant:
-    plan: VariantPlan
-    fleet: str
-    weight: float
-    desired_count: int
-    staged: list[StagedContainer]
-    instances: list[Instance] = field(default_factory=list)
-    multi_model: MultiModelSet | None = None
-
-    @property
-    def name(self) -> str:
-        return self.plan.name
-
-
-@dataclass
-class LiveEndpoint:
-    resource_id: int
-    key: Key
-    config_name: str
-    fleet: str
-    variants: list[LiveVariant]
-    capture: CaptureConfig | None
-    green: list[LiveVariant] | None = None
-    share: float = 0.0  # of traffic on ``green`` during an update
-    pumps: dict[Path, LogPump] = field(default_factory=dict)
-
-    def everything(self) -> list[LiveVariant]:
-        return [*self.variants, *(self.green or [])]
-
-
 class EndpointController:
     def __init__(self, ctx: EndpointContext) -> None:
         self.ctx = ctx
+        self.deploy = Deployer(ctx)
         self.capture = CaptureWriter(ctx.objects)
         self.invocation_metrics = InvocationMetrics(ctx.metrics, flush_interval=2.0)
         self.router = Router(self.capture, self.invocation_metrics)
@@ -253,7 +205,9 @@ class EndpointController:
         snapshot = record.spec["Snapshot"]
         fleet = f"f-{record.version}-{int(time.time() * 1000)}"
         try:
-            variants = self._launch_fleet(record, snapshot, fleet)
+            variants = self.deploy.launch_fleet(
+                record, snapshot, fleet, abort=self._aborted(record.id)
+            )
         except (LaunchFailed, StagingError) as exc:
             if not self._stop.is_set():  # a server shutting down resumes it next start
                 self._move(record, E.FAILED, str(exc)[:1024], failure_reason=str(exc)[:1024])
@@ -264,7 +218,7 @@ class EndpointController:
             snapshot["Config"]["EndpointConfigName"],
             fleet,
             variants,
-            _capture_of(snapshot["Config"]),
+            capture_of(snapshot["Config"]),
         )
         with self._lock:
             self._live[record.id] = live
@@ -277,7 +231,13 @@ class EndpointController:
         snapshot = update["Snapshot"]
         fleet = f"f-{record.version}-{int(time.time() * 1000)}"
         try:
-            green = self._launch_fleet(record, snapshot, fleet, retain=self._retained(live, update))
+            green = self.deploy.launch_fleet(
+                record,
+                snapshot,
+                fleet,
+                abort=self._aborted(record.id),
+                retain=self._retained(live, update),
+            )
         except (LaunchFailed, StagingError) as exc:
             if not self._stop.is_set():
                 reason = f"Update failed: {exc}"[:1024]
@@ -299,7 +259,7 @@ class EndpointController:
             live.variants, live.green, live.share = green, None, 0.0
             live.fleet = fleet
             live.config_name = snapshot["Config"]["EndpointConfigName"]
-            live.capture = _capture_of(snapshot["Config"])
+            live.capture = capture_of(snapshot["Config"])
             self._publish(live)
         # From here the new fleet serves: the record says so at once, and the old fleet is
         # stopped whatever happens next.
@@ -384,7 +344,7 @@ class EndpointController:
                 fleets.kill_recorded(self.ctx.launcher, data)
         counts = {v["VariantName"]: v for v in record.facts.get("variants", [])}
         try:
-            variants = self._stage_fleet(record, snapshot, fleet)
+            variants = self.deploy.stage_fleet(record, snapshot, fleet)
         except StagingError as exc:
             self._move(record, E.FAILED, str(exc)[:1024], failure_reason=str(exc)[:1024])
             return
@@ -393,14 +353,14 @@ class EndpointController:
             seen = counts.get(variant.name, {})
             variant.weight = float(seen.get("CurrentWeight", variant.weight))
             variant.desired_count = int(seen.get("DesiredInstanceCount", variant.desired_count))
-            self._attach_cache(variant)
+            self.deploy.attach_cache(variant)
         live = LiveEndpoint(
             record.id,
             (record.account_id, record.region, record.name),
             str(record.facts.get("config_name") or snapshot["Config"]["EndpointConfigName"]),
             fleet,
             variants,
-            _capture_of(snapshot["Config"]),
+            capture_of(snapshot["Config"]),
         )
         for variant in variants:
             for instance in variant.instances:
@@ -416,122 +376,18 @@ class EndpointController:
 
     # --- fleets ------------------------------------------------------------------------------
 
-    def _stage_fleet(
-        self, record: Resource, snapshot: dict[str, Any], fleet: str
-    ) -> list[LiveVariant]:
-        plans = variant_plans(snapshot["Config"], snapshot["Models"], self.ctx.settings.images_dir)
-        variants = []
-        for plan in plans:
-            staged = [self._stage(record, fleet, plan, i) for i in range(len(plan.containers))]
-            variant = LiveVariant(plan, fleet, plan.weight, plan.count, staged)
-            self._attach_cache(variant)
-            variants.append(variant)
-        return variants
-
-    def _stage(
-        self, record: Resource, fleet: str, plan: VariantPlan, index: int
-    ) -> StagedContainer:
-        container = plan.containers[index]
-        cache = self.ctx.root / "_models"
-        model_dir = None
-        if container.model_data_url and not container.multi_model:
-            model_dir = stage_model(self.ctx.objects, container.model_data_url, cache)
-        code_dir = stage_code(
-            self.ctx.objects,
-            container.environment,
-            self.ctx.endpoint_dir(record) / fleet / plan.name / f"code-{container.hostname}",
-        )
-        return StagedContainer(container, model_dir, code_dir)
-
-    def _attach_cache(self, variant: LiveVariant) -> None:
-        plan = variant.plan
-        if plan.mode != MULTI_MODEL:
-            return
-        cache = self.ctx.root / "_models"
-        variant.multi_model = MultiModelSet(
-            plan.multi_model_prefix,
-            plan.cache_budget_bytes,
-            lambda url: stage_model(self.ctx.objects, url, cache),
-            caching=plan.caching,
-        )
-
-    def _launch_fleet(
-        self,
-        record: Resource,
-        snapshot: dict[str, Any],
-        fleet: str,
-        retain: dict[str, tuple[float, int]] | None = None,
-    ) -> list[LiveVariant]:
-        variants = self._stage_fleet(record, snapshot, fleet)
-        for variant in variants:
-            if retain and variant.name in retain:
-                variant.weight, variant.desired_count = retain[variant.name]
-        wanted = [(v, v.desired_count) for v in variants]
-        launched = self._launch(record, wanted)
-        for variant, instances in zip(variants, launched, strict=True):
-            variant.instances = instances
-        return variants
-
     def _fill(self, record: Resource, live: LiveEndpoint) -> None:
         wanted = [(v, v.desired_count - len(v.instances)) for v in live.variants]
         wanted = [(v, n) for v, n in wanted if n > 0]
         if not wanted:
             return
-        launched = self._launch(record, wanted)
+        launched = self.deploy.launch(record, wanted, abort=self._aborted(record.id))
         with self._lock:
             for (variant, _), instances in zip(wanted, launched, strict=True):
                 variant.instances.extend(instances)
                 for instance in instances:
                     self._add_pumps(live, instance)
             self._publish(live)
-
-    def _launch(
-        self, record: Resource, wanted: list[tuple[LiveVariant, int]]
-    ) -> list[list[Instance]]:
-        """Start ``n`` instances of each variant at once; all or nothing."""
-        base = fleets.base_environment(
-            next(iter(self.ctx.settings.credentials.items())),
-            self.ctx.endpoint_url,
-            record.region,
-        )
-        directory = self.ctx.endpoint_dir(record)
-
-        def deleted() -> bool:
-            return self._stop.is_set() or self._deleted(record.id)
-
-        def one(variant: LiveVariant) -> Instance:
-            return fleets.launch_instance(
-                self.ctx.launcher,
-                fleet=variant.fleet,
-                variant=variant.name,
-                instance_type=variant.plan.instance_type,
-                directory=directory / variant.fleet / variant.name,
-                containers=variant.staged,
-                base_env=base,
-                startup_timeout=variant.plan.startup_timeout,
-                should_abort=deleted,
-            )
-
-        jobs = [(variant, i) for variant, n in wanted for i in range(n)]
-        results: list[list[Instance]] = [[] for _ in wanted]
-        if not jobs:
-            return results
-        with ThreadPoolExecutor(max_workers=min(8, len(jobs))) as pool:
-            futures = [(variant, pool.submit(one, variant)) for variant, _ in jobs]
-            errors: list[BaseException] = []
-            ok: list[tuple[LiveVariant, Instance]] = []
-            for variant, future in futures:
-                try:
-                    ok.append((variant, future.result()))
-                except BaseException as exc:
-                    errors.append(exc)
-        if errors:
-            self._stop_instances([i for _, i in ok], grace=0)
-            raise errors[0]
-        index = {id(v): k for k, (v, _) in enumerate(wanted)}
-        for variant, instance in ok:
-            results[index[id(variant)]].append(instance)
-        return results
 
     def _drain(self, instances: Iterable[Instance], limit: float = DRAIN_SECONDS) -> None:
         """Wait until requests already sent to ``instances`` have been answered."""
@@ -620,15 +476,15 @@ class EndpointController:
             for instance in variant.instances:
                 if not any(p.log_path in live.pumps for p in instance.processes):
                     self._add_pumps(live, instance)
-        self.router.publish(live.key, _table(live, account, region, name))
+        self.router.publish(live.key, routing_table(live, account, region, name))
 
     def _facts(self, live: LiveEndpoint) -> dict[str, Any]:
         return {
             "fleet": live.fleet,
             "config_name": live.config_name,
             "instances": [i.to_json() for v in live.everything() for i in v.instances],
-            "variants": [_variant_facts(v) for v in live.variants if not v.plan.shadow],
-            "shadow_variants": [_variant_facts(v) for v in live.variants if v.plan.shadow],
+            "variants": [variant_facts(v) for v in live.variants if not v.plan.shadow],
+            "shadow_variants": [variant_facts(v) for v in live.variants if v.plan.shadow],
         }
 
     def _record(self, resource_id: int, live: LiveEndpoint, **extra: Any) -> None:
@@ -660,6 +516,10 @@ class EndpointController:
             if moved is not None:
                 return True
         return False
+
+    def _aborted(self, resource_id: int) -> Callable[[], bool]:
+        """For a launch: whether to give up (the server stops, the endpoint is deleted)."""
+        return lambda: self._stop.is_set() or self._deleted(resource_id)
 
     def _deleted(self, resource_id: int) -> bool:
         try:
@@ -702,54 +562,3 @@ class EndpointController:
     def _kill_recorded(self, record: Resource) -> None:
         for data in record.facts.get("instances", []):
             fleets.kill_recorded(self.ctx.launcher, data)
-
-
-def _capture_of(config: dict[str, Any]) -> CaptureConfig | None:
-    capture = config.get("DataCaptureConfig")
-    if not capture:
-        return None
-    parsed = CaptureConfig.from_request(capture)
-    return parsed if parsed.enabled else None
-
-
-def _variant_facts(variant: LiveVariant) -> dict[str, Any]:
-    plan = variant.plan
-    facts: dict[str, Any] = {
-        "VariantName": plan.name,
-        "DeployedImages": [
-            {"SpecifiedImage": c.image, "ResolvedImage": c.image} for c in plan.containers
-        ],
-        "CurrentWeight": variant.weight,
-        "DesiredWeight": variant.weight,
-    }
-    if plan.serverless:
-        facts["CurrentServerlessConfig"] = dict(plan.serverless)
-        facts["DesiredServerlessConfig"] = dict(plan.serverless)
-    else:
-        facts["CurrentInstanceCount"] = len(variant.instances)
-        facts["DesiredInstanceCount"] = variant.desired_count
-    return facts
-
-
-def _table(live: LiveEndpoint, account: str, region: str, name: str) -> RoutingTable:
-    production = [v for v in live.variants if not v.plan.shadow]
-    routes = _routes(production, 1.0 - live.share if live.green else 1.0)
-    if live.green:
-        routes += _routes([v for v in live.green if not v.plan.shadow], live.share)
-    total = sum(v.weight for v in production) or 1.0
-    shadows = tuple(
-        Shadow(_routes([v], 1.0)[0], min(1.0, v.weight / total))
-        for v in live.variants
-        if v.plan.shadow
-    )
-    return RoutingTable(account, region, name, tuple(routes), shadows, live.capture)
-
-
-def _routes(variants: list[LiveVariant], share: float) -> list[Route]:
-    total = sum(v.weight for v in variants)
-    routes = []
-    for v in variants:
-        weight = (v.weight / total if total > 0 else 1.0 / len(variants)) * share
-        live = tuple(i for i in v.instances if not i.retired)
-        routes.append(Route(v.name, v.fleet, weight, live, v.plan.mode, v.multi_model))
-    return routes
