@@ -669,12 +669,16 @@ def test_pipeline_chains_bodies_and_content_types(env: Env) -> None:
     )
     assert reply["ContentType"] == "application/x-third"
     instance = reply["CustomAttributes"].removeprefix("instance=")
-    streams = env.srv.client("logs").describe_log_streams(
-        logGroupName=f"/aws/sagemaker/Endpoints/{name}"
-    )
-    assert sorted(s["logStreamName"] for s in streams["logStreams"]) == [
-        f"AllTraffic/{instance}/{host}" for host in ("first", "second", "third")
-    ]
+    expected = [f"AllTraffic/{instance}/{host}" for host in ("first", "second", "third")]
+    logs = env.srv.client("logs")
+    deadline = time.monotonic() + 10  # output is moved into CloudWatch Logs every 0.5 s
+    while True:
+        streams = logs.describe_log_streams(logGroupName=f"/aws/sagemaker/Endpoints/{name}")
+        found = sorted(s["logStreamName"] for s in streams["logStreams"])
+        if found == expected or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert found == expected
     env.sm.delete_endpoint(EndpointName=name)
 
 

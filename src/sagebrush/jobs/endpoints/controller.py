@@ -223,6 +223,7 @@ class EndpointController:
         with self._lock:
             self._live[record.id] = live
             self._publish(live)
+        self._pump(live)  # what the containers printed starting up is in the logs by InService
         if not self._move(record, E.IN_SERVICE, "", **self._facts(live)):
             self._discard(record.id, grace=0)
 
