@@ -551,14 +551,14 @@ def test_describe_and_delete_unknown_endpoint(env: Env) -> None:
 # --- 5. metrics and logs ------------------------------------------------------------------------
 
 
-def _statistics(cw: Any, name: str, metric: str) -> dict[str, Any]:
+def _statistics(cw: Any, name: str, metric: str, variant: str = "AllTraffic") -> dict[str, Any]:
     now = datetime.now(UTC)
     points = cw.get_metric_statistics(
         Namespace="AWS/SageMaker",
         MetricName=metric,
         Dimensions=[
             {"Name": "EndpointName", "Value": name},
-            {"Name": "VariantName", "Value": "AllTraffic"},
+            {"Name": "VariantName", "Value": variant},
         ],
         StartTime=now - timedelta(minutes=10),
         EndTime=now + timedelta(minutes=1),
@@ -639,6 +639,31 @@ def test_container_output_in_endpoint_log_stream(env: Env, measured: Measured) -
     assert "echo measured ready" in [e["message"] for e in events["events"]]
 
 
+def test_shadow_variant_gets_a_copy_and_its_answers_are_dropped(env: Env) -> None:
+    production, shadow = env.echo_model("from-production"), env.echo_model("from-shadow")
+    name = deploy(
+        env.sm,
+        [variant(production)],
+        ShadowProductionVariants=[variant(shadow, "Shadow")],
+    )
+    described = env.sm.describe_endpoint(EndpointName=name)
+    assert [v["VariantName"] for v in described["ShadowProductionVariants"]] == ["Shadow"]
+    answers = _invoke_many(env, name, 100)
+    assert {(a.status, a.variant, a.body) for a in answers} == {
+        (200, "AllTraffic", b"from-production")
+    }
+    cw = env.srv.client("cloudwatch")
+    deadline = time.monotonic() + 10  # metrics are written every 2 s
+    while True:
+        copies = _statistics(cw, name, "Invocations", variant="Shadow")["Sum"]
+        if copies == 100 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert copies == 100  # weight 1 against the production variant's 1: every request
+    assert _statistics(cw, name, "Invocations")["Sum"] == 100
+    env.sm.delete_endpoint(EndpointName=name)
+
+
 # --- 6. inference pipelines ---------------------------------------------------------------------
 
 
@@ -679,6 +704,21 @@ def test_pipeline_chains_bodies_and_content_types(env: Env) -> None:
             break
         time.sleep(0.1)
     assert found == expected
+    env.sm.delete_endpoint(EndpointName=name)
+
+
+def test_pipeline_hop_over_5_mb_is_refused(env: Env) -> None:
+    name = _pipeline(env, ["chain", "chain", "chain"])
+    body = b"x" * (5 * 1024 * 1024)  # the first container's answer adds its suffix to it
+    error = _error(env.rt.invoke_endpoint, EndpointName=name, Body=body, ContentType="text/start")
+    size = len(body) + len(b"|first<-text/start")
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 424
+    assert error["Error"] == {
+        "Code": "ModelError",
+        "Message": "Received response from first with status code 200. However, the request "
+        f"payload from first to second is {size} bytes, which has exceeded the maximum limit "
+        "of 5 MB.",
+    }
     env.sm.delete_endpoint(EndpointName=name)
 
 
