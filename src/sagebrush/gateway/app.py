@@ -15,6 +15,7 @@ from sagebrush.compute import LocalLauncher
 from sagebrush.config import Settings
 from sagebrush.gateway.aws import AwsGateway
 from sagebrush.gateway.internal import health, status
+from sagebrush.jobs.context import PlatformContext
 from sagebrush.jobs.endpoints.controller import EndpointContext, EndpointController
 from sagebrush.jobs.training.context import TrainingContext
 from sagebrush.jobs.training.controller import TrainingController
@@ -37,31 +38,18 @@ def build_runtime(settings: Settings) -> Runtime:
     objects = FilesystemObjectStore(settings.objects_dir, db)
     objects.recover()
     runtime = Runtime(settings=settings, catalog=ServiceCatalog(), db=db, objects=objects)
-    launcher = LocalLauncher()
-    runtime.training = TrainingController(
-        TrainingContext(
-            settings=settings,
-            store=ResourceStore(db),
-            objects=objects,
-            logs=LogStore(db),
-            metrics=MetricStore(db),
-            launcher=launcher,
-            clock=runtime.clock,
-            endpoint_url=_endpoint_url(settings),
-        )
+    shared = PlatformContext(
+        settings=settings,
+        store=ResourceStore(db),
+        objects=objects,
+        logs=LogStore(db),
+        metrics=MetricStore(db),
+        launcher=LocalLauncher(),  # one: training instances and model servers alike
+        clock=runtime.clock,
+        endpoint_url=_endpoint_url(settings),
     )
-    runtime.endpoints = EndpointController(
-        EndpointContext(
-            settings=settings,
-            store=ResourceStore(db),
-            objects=objects,
-            logs=LogStore(db),
-            metrics=MetricStore(db),
-            launcher=launcher,
-            clock=runtime.clock,
-            endpoint_url=_endpoint_url(settings),
-        )
-    )
+    runtime.training = TrainingController(shared.derive(TrainingContext))
+    runtime.endpoints = EndpointController(shared.derive(EndpointContext))
     return runtime
 
 

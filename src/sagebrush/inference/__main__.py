@@ -26,9 +26,9 @@ from pathlib import Path
 import uvicorn
 
 from sagebrush.algorithms.serving import load_runtime
+from sagebrush.algorithms.serving.asgi import App
 from sagebrush.algorithms.serving.runtime import ModelRuntime
 from sagebrush.algorithms.serving.server import ModelServer
-from sagebrush.inference._asgi import App
 from sagebrush.inference._context import relay_headers
 from sagebrush.inference._frameworks import FRAMEWORKS
 from sagebrush.inference.multi_model import Loader, MultiModelServer

@@ -18,7 +18,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from sagebrush.inference._asgi import App, Receive, Scope, Send
+from sagebrush.algorithms.serving.asgi import App, Receive, Scope, Send
 
 CUSTOM_ATTRIBUTES = "x-amzn-sagemaker-custom-attributes"
 

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 import xgboost as xgb
 
+from sagebrush.algorithms.serving.codecs import libsvm_matrix
 from sagebrush.inference._codecs import CSV, media_type, unsupported
 from sagebrush.inference._frameworks import Framework, default_output_fn
 
@@ -59,7 +59,7 @@ def input_fn(input_data: Any, content_type: str | None) -> xgb.DMatrix:
     if media not in (CSV, LIBSVM, X_LIBSVM):
         raise unsupported(content_type, 415)
     text = input_data.decode("utf-8") if isinstance(input_data, bytes | bytearray) else input_data
-    return xgb.DMatrix(_csv_rows(text) if media == CSV else _libsvm_rows(text))
+    return xgb.DMatrix(_csv_rows(text) if media == CSV else libsvm_matrix(text).astype(np.float32))
 
 
 def predict_fn(data: Any, model: Any) -> Any:
@@ -75,24 +75,6 @@ def _csv_rows(text: str) -> np.ndarray:
     delimiter = "," if sniffed.isalnum() else sniffed
     rows = [["nan" if cell == "" else cell for cell in line.split(delimiter)] for line in lines]
     return np.array(rows).astype(np.float64)
-
-
-def _libsvm_rows(text: str) -> sp.csr_matrix:
-    indices: list[int] = []
-    values: list[float] = []
-    indptr = [0]
-    for line in text.strip().split("\n"):
-        for token in line.split():
-            key, colon, value = token.partition(":")
-            if colon and key != "qid":
-                indices.append(int(key))
-                values.append(float(value))
-        indptr.append(len(indices))
-    width = max(indices, default=-1) + 1
-    return sp.csr_matrix(
-        (np.asarray(values, np.float32), np.asarray(indices, np.int64), np.asarray(indptr)),
-        shape=(len(indptr) - 1, width),
-    )
 
 
 FRAMEWORK = Framework(

@@ -29,9 +29,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from sagebrush.algorithms.serving.runtime import ModelRuntime
-from sagebrush.algorithms.serving.server import ModelServer
-from sagebrush.inference._asgi import (
+from sagebrush.algorithms.serving.asgi import (
     Receive,
     Scope,
     Send,
@@ -40,6 +38,8 @@ from sagebrush.inference._asgi import (
     respond,
     respond_json,
 )
+from sagebrush.algorithms.serving.runtime import ModelRuntime
+from sagebrush.algorithms.serving.server import ModelServer
 from sagebrush.inference._context import REQUEST_HEADERS
 
 log = logging.getLogger("sagebrush.inference")

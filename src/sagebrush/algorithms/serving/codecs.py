@@ -91,6 +91,26 @@ def decode_features(body: bytes, content_type: ContentType) -> np.ndarray | sp.c
     raise InferenceError(415, f"Content type {content_type.media} is not supported")
 
 
+def libsvm_matrix(text: str, width: int | None = None) -> sp.csr_matrix:
+    """Rows of ``index:value`` pairs (the label and ``qid:`` are not features) as a float64
+    CSR matrix, ``width`` columns wide (else as wide as the largest index needs)."""
+    indices: list[int] = []
+    values: list[float] = []
+    indptr = [0]
+    for line in text.strip().split("\n"):
+        for token in line.split():
+            key, colon, value = token.partition(":")
+            if colon and key != "qid":
+                indices.append(int(key))
+                values.append(float(value))
+        indptr.append(len(indices))
+    used = max(indices, default=-1) + 1
+    return sp.csr_matrix(
+        (np.asarray(values, np.float64), np.asarray(indices, np.int64), np.asarray(indptr)),
+        shape=(len(indptr) - 1, max(used, width or 0)),
+    )
+
+
 def _csv(body: bytes) -> np.ndarray:
     text = body.decode("utf-8")
     rows = [line for line in text.splitlines() if line.strip()]

@@ -35,6 +35,7 @@ import scipy.sparse as sp
 from sagebrush.algorithms.data import recordio_protobuf
 from sagebrush.algorithms.data.content_types import CSV, JSON, JSONLINES, RECORDIO_PROTOBUF
 from sagebrush.algorithms.errors import InferenceError
+from sagebrush.algorithms.serving.codecs import libsvm_matrix
 
 PREDICTED_LABEL = "predicted_label"
 LABELS = "labels"
@@ -84,27 +85,14 @@ def _delimiter(line: str) -> str:
 
 def libsvm_rows(body: bytes, width: int) -> sp.csr_matrix:
     """Rows of ``index:value`` pairs; the label (and ``qid:``) are not features."""
-    indices: list[int] = []
-    values: list[float] = []
-    indptr = [0]
-    for line in body.decode("utf-8").strip().split("\n"):
-        for token in line.split():
-            key, colon, value = token.partition(":")
-            if colon and key != "qid":
-                indices.append(int(key))
-                values.append(float(value))
-        indptr.append(len(indices))
-    used = max(indices, default=-1) + 1
-    if used > width:
+    rows = libsvm_matrix(body.decode("utf-8"), width)
+    if rows.shape[1] > width:
         raise InferenceError(
             400,
-            f"Feature size of libsvm inference data {used} is larger than feature size of "
-            f"trained model {width}.",
+            f"Feature size of libsvm inference data {rows.shape[1]} is larger than feature "
+            f"size of trained model {width}.",
         )
-    return sp.csr_matrix(
-        (np.asarray(values, np.float64), np.asarray(indices, np.int64), np.asarray(indptr)),
-        shape=(len(indptr) - 1, width),
-    )
+    return rows
 
 
 def parquet_rows(body: bytes) -> np.ndarray:

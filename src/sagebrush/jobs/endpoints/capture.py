@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
+from sagebrush.jobs.endpoints._batches import BatchWriter
 from sagebrush.storage import ObjectMeta, ObjectStore
 from sagebrush.storage.errors import NoSuchBucket
 
@@ -213,7 +214,7 @@ def _batches(records: Sequence[_Record]) -> list[_Batch]:
     return [_Batch(*group, records=tuple(batch)) for group, batch in grouped.items()]
 
 
-class CaptureWriter:
+class CaptureWriter(BatchWriter["_Record"]):
     """Queues captured invocations and writes them to the object store in the background."""
 
     def __init__(
@@ -225,28 +226,18 @@ class CaptureWriter:
         max_pending_bytes: int = 128 << 20,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._objects = objects
-        self._interval = flush_interval
-        self._max_pending = max_pending
         # Bodies run to 6 MiB each: a count alone would not bound memory.
-        self._max_pending_bytes = max_pending_bytes
+        super().__init__(
+            name="data-capture",
+            unit="records",
+            interval=flush_interval,
+            max_pending=max_pending,
+            max_pending_bytes=max_pending_bytes,
+            log=log,
+        )
+        self._objects = objects
         self._clock = clock
-        self._lock = threading.Lock()  # guards the queue and its counters
-        self._pending: list[_Record] = []
-        self._pending_bytes = 0
-        self._dropped = 0
-        self._reported = 0  # drops already logged
-        self._closed = False
-        # One flush at a time, so a flush() that returns has seen every earlier one finish.
-        self._flush_lock = threading.Lock()
         self._warned: dict[str, float] = {}
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    @property
-    def dropped(self) -> int:
-        """Records refused because the queue was full (or the writer closed)."""
-        return self._dropped
 
     def capture(
         self,
@@ -283,56 +274,17 @@ class CaptureWriter:
             event_id,
             event_time,
         )
-        with self._lock:
-            if (
-                self._closed
-                or len(self._pending) >= self._max_pending
-                or self._pending_bytes + size > self._max_pending_bytes
-            ):
-                self._dropped += 1
-                return
-            self._pending.append(record)
-            self._pending_bytes += size
-
-    # --- the background thread --------------------------------------------------------------
-
-    def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._thread = threading.Thread(target=self._run, name="data-capture", daemon=True)
-        self._thread.start()
-
-    def close(self) -> None:
-        """Stop the thread and write what is still queued; later captures are dropped."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-        with self._lock:
-            self._closed = True
-        self.flush()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            self.flush()
+        self._offer(record, size)
 
     # --- writing ----------------------------------------------------------------------------
 
-    def flush(self) -> None:
-        """Write everything queued now; blocks until written (or dropped on error)."""
-        with self._flush_lock:
-            with self._lock:
-                records, self._pending, self._pending_bytes = self._pending, [], 0
-                dropped, self._reported = self._dropped - self._reported, self._dropped
-            if dropped:  # said here, off the request path
-                log.warning("data capture: queue full, dropped %d records", dropped)
-            if not records:
-                return
-            try:
-                _run_blocking(lambda: self._write(_batches(records)))
-            except Exception:  # a bug here must not kill the thread or reach a caller
-                log.exception("data capture: dropped %d records", len(records))
+    def _write(self, items: list[_Record]) -> None:
+        try:
+            _run_blocking(lambda: self._write_all(_batches(items)))
+        except Exception:  # a bug here must not kill the thread or reach a caller
+            log.exception("data capture: dropped %d records", len(items))
 
-    async def _write(self, batches: Sequence[_Batch]) -> None:
+    async def _write_all(self, batches: Sequence[_Batch]) -> None:
         for batch in batches:
             try:
                 await self._write_batch(batch)

@@ -1,30 +1,16 @@
-"""What the endpoint controller and its helpers share: stores, launcher, settings, clock."""
+"""What the endpoint controller and its helpers share, and where endpoints live on disk."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sagebrush.compute import Launcher
-from sagebrush.config import Settings
-from sagebrush.state.logs import LogStore
-from sagebrush.state.metrics import MetricStore
-from sagebrush.state.resources import Resource, ResourceStore
-from sagebrush.storage import ObjectStore
+from sagebrush.jobs.context import PlatformContext
+from sagebrush.state.resources import Resource
 
 
 @dataclass(frozen=True)
-class EndpointContext:
-    settings: Settings
-    store: ResourceStore
-    objects: ObjectStore
-    logs: LogStore
-    metrics: MetricStore
-    launcher: Launcher
-    clock: Callable[[], float]
-    endpoint_url: str
-
+class EndpointContext(PlatformContext):
     @property
     def root(self) -> Path:
         return self.settings.home / "endpoints"

@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
 
+from sagebrush.jobs.endpoints._batches import BatchWriter
 from sagebrush.state.metrics import NO_UNIT, Datapoint, Dimensions, MetricStore, dimensions
 
 __all__ = ["ENDPOINTS_NAMESPACE", "NAMESPACE", "InvocationMetrics"]
@@ -141,7 +141,7 @@ def _bucket(value: float) -> int:
     return math.floor(math.log2(value) * BUCKETS_PER_DOUBLING)
 
 
-class InvocationMetrics:
+class InvocationMetrics(BatchWriter["_Invocation | _MultiModel"]):
     """Collects invocation metrics on the request path and publishes them in the background."""
 
     def __init__(
@@ -152,26 +152,18 @@ class InvocationMetrics:
         max_pending: int = 100_000,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        # Calls queued between flushes; beyond max_pending (a store stalled for a long time)
+        # new ones are dropped and counted rather than held.
+        super().__init__(
+            name="invocation-metrics",
+            unit="calls",
+            interval=flush_interval,
+            max_pending=max_pending,
+            log=log,
+        )
         self._metrics = metrics
-        self._interval = flush_interval
-        # Calls queued between flushes; beyond this (a store stalled for a long time) new
-        # ones are dropped and counted rather than held.
-        self._max_pending = max_pending
         self._clock = clock
-        self._lock = threading.Lock()
-        self._pending: list[_Invocation | _MultiModel] = []
-        self._dropped = 0
-        self._reported = 0  # drops already logged
-        self._closed = False
-        self._flush_lock = threading.Lock()
         self._last_warning = -math.inf
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    @property
-    def dropped(self) -> int:
-        """Calls not counted because the queue was full (or the collector closed)."""
-        return self._dropped
 
     # --- the request path -------------------------------------------------------------------
 
@@ -240,59 +232,27 @@ class InvocationMetrics:
         )
 
     def _push(self, event: _Invocation | _MultiModel) -> None:
-        with self._lock:
-            if self._closed or len(self._pending) >= self._max_pending:
-                self._dropped += 1
-                return
-            self._pending.append(event)
+        self._offer(event)
 
-    # --- the background thread --------------------------------------------------------------
+    # --- publishing --------------------------------------------------------------------------
 
-    def start(self) -> None:
-        if self._thread is not None:
+    def _write(self, items: list[_Invocation | _MultiModel]) -> None:
+        try:
+            aggregator = _Aggregator()
+            aggregator.add_all(items)
+            batches = _datapoints(aggregator.series)
+        except Exception:  # a bug here must not kill the thread or reach a caller
+            log.exception("invocation metrics: dropped %d calls", len(items))
             return
-        self._thread = threading.Thread(target=self._run, name="invocation-metrics", daemon=True)
-        self._thread.start()
-
-    def close(self) -> None:
-        """Stop the thread and publish what is still queued; later calls are dropped."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-        with self._lock:
-            self._closed = True
-        self.flush()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            self.flush()
-
-    def flush(self) -> None:
-        """Publish everything queued now; blocks until written (or dropped on error)."""
-        with self._flush_lock:
-            with self._lock:
-                events, self._pending = self._pending, []
-                dropped, self._reported = self._dropped - self._reported, self._dropped
-            if dropped:  # said here, off the request path
-                self._warn(f"queue full, dropped {dropped} calls")
-            if not events:
-                return
+        now = self._clock()
+        for (account_id, region, namespace), points in batches.items():
             try:
-                aggregator = _Aggregator()
-                aggregator.add_all(events)
-                batches = _datapoints(aggregator.series)
-            except Exception:  # a bug here must not kill the thread or reach a caller
-                log.exception("invocation metrics: dropped %d calls", len(events))
-                return
-            now = self._clock()
-            for (account_id, region, namespace), points in batches.items():
-                try:
-                    self._metrics.put(account_id, region, namespace, points, received_at=now)
-                except Exception as exc:  # a full disk or a locked database must not stop us
-                    self._warn(
-                        f"could not store {namespace} metrics of account {account_id} in "
-                        f"{region}, dropped {len(points)} datapoints: {exc}"
-                    )
+                self._metrics.put(account_id, region, namespace, points, received_at=now)
+            except Exception as exc:  # a full disk or a locked database must not stop us
+                self._warn(
+                    f"could not store {namespace} metrics of account {account_id} in "
+                    f"{region}, dropped {len(points)} datapoints: {exc}"
+                )
 
     def _warn(self, message: str) -> None:
         now = self._clock()
