@@ -8,10 +8,12 @@ if one fails, those already up are stopped and the first error is raised.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from sagebrush.container.images import SCRIPT
 from sagebrush.jobs.endpoints import fleet as fleets
 from sagebrush.jobs.endpoints.context import EndpointContext
 from sagebrush.jobs.endpoints.fleet import Instance, StagedContainer
@@ -19,7 +21,7 @@ from sagebrush.jobs.endpoints.live import LiveVariant
 from sagebrush.jobs.endpoints.multi_model import MultiModelSet
 from sagebrush.jobs.endpoints.plan import VariantPlan, variant_plans
 from sagebrush.jobs.endpoints.router import MULTI_MODEL
-from sagebrush.jobs.endpoints.serving import stage_code, stage_model
+from sagebrush.jobs.endpoints.serving import interpreter_for, stage_code, stage_model
 from sagebrush.state.resources import Resource
 
 
@@ -50,7 +52,11 @@ class Deployer:
             container.environment,
             self.ctx.endpoint_dir(record) / fleet / plan.name / f"code-{container.hostname}",
         )
-        return StagedContainer(container, model_dir, code_dir)
+        interpreter = sys.executable
+        if container.kind == SCRIPT and not container.multi_model:
+            code = code_dir or (model_dir / "code" if model_dir is not None else None)
+            interpreter = interpreter_for(code, self.ctx.settings.venvs_dir, container.environment)
+        return StagedContainer(container, model_dir, code_dir, interpreter)
 
     def attach_cache(self, variant: LiveVariant) -> None:
         plan = variant.plan

@@ -15,6 +15,7 @@ import http.client
 import os
 import secrets
 import socket
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -95,6 +96,7 @@ class StagedContainer:
     plan: ContainerPlan
     model_dir: Path | None
     code_dir: Path | None
+    interpreter: str = sys.executable  # script mode: a layered venv for requirements.txt
 
 
 def launch_instance(
@@ -151,7 +153,7 @@ def _start(
     if plan.multi_model:
         env["SAGEMAKER_MULTI_MODEL"] = "true"
     model_path = model_dir if model_dir is not None else workdir / "model"
-    argv = plan.command(port, model_path, staged.code_dir, workdir)
+    argv = plan.command(port, model_path, staged.code_dir, workdir, staged.interpreter)
     log_path = root / f"{plan.hostname}.log"
     handle = launcher.launch(
         LaunchSpec(

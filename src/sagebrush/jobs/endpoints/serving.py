@@ -30,6 +30,8 @@ from typing import Any
 from sagebrush.algorithms import IMPLEMENTED
 from sagebrush.container.images import BUILTIN, LOCAL_IMAGE, SCRIPT, resolve_serving_image
 from sagebrush.container.isolation import namespace_supported, wrap
+from sagebrush.container.training import _venv
+from sagebrush.inference._requirements import unmet_requirements
 from sagebrush.jobs.training.data._s3uri import parse_s3_uri
 from sagebrush.storage import ObjectStore
 from sagebrush.storage.errors import NoSuchBucket, NoSuchKey
@@ -81,9 +83,14 @@ class ContainerPlan:
         )
 
     def command(
-        self, port: int, model_dir: Path, code_dir: Path | None, instance_dir: Path
+        self,
+        port: int,
+        model_dir: Path,
+        code_dir: Path | None,
+        instance_dir: Path,
+        interpreter: str = sys.executable,
     ) -> list[str]:
-        python = [sys.executable, "-m"]
+        python = [interpreter, "-m"]
         if self.multi_model:
             chosen = ["--algorithm" if self.kind == BUILTIN else "--framework", str(self.framework)]
             return [*python, "sagebrush.inference", "--multi-model", *chosen, "--port", str(port)]
@@ -209,6 +216,24 @@ def stage_code(objects: ObjectStore, environment: Mapping[str, str], dest: Path)
     finally:
         tarball.unlink(missing_ok=True)
     return dest
+
+
+def interpreter_for(code_dir: Path | None, venvs_dir: Path, environment: Mapping[str, str]) -> str:
+    """The Python to serve script-mode code with: the server's own, unless the code's
+    ``requirements.txt`` asks for something it lacks — then a virtualenv layered on it
+    with those installed, cached by the file's content (as training jobs get), so a
+    model's pins never change the server's environment."""
+    if code_dir is None or not (code_dir / "requirements.txt").is_file():
+        return sys.executable
+    requirements = code_dir / "requirements.txt"
+    try:
+        if not unmet_requirements(requirements):
+            return sys.executable
+        env = {**os.environ, **environment}
+        python = _venv.cached_requirements_venv(venvs_dir, requirements, env=env, cwd=code_dir)
+    except Exception as exc:
+        raise StagingError(f"Installing the model's requirements.txt failed: {exc}") from None
+    return str(python)
 
 
 def link_model(model_dir: Path, dest: Path) -> None:
