@@ -254,6 +254,36 @@ def _update(env: Env, name: str, model: str, count: int, **extra: Any) -> float:
     raise TimeoutError(f"endpoint {name} still Updating after 30 s")
 
 
+def test_update_can_retain_the_current_weights_and_counts(env: Env) -> None:
+    old, new = env.echo_model("old"), env.echo_model("new")
+    name = deploy(env.sm, [variant(old, "A", weight=1.0)])
+    env.sm.update_endpoint_weights_and_capacities(
+        EndpointName=name,
+        DesiredWeightsAndCapacities=[
+            {"VariantName": "A", "DesiredWeight": 0.5, "DesiredInstanceCount": 2}
+        ],
+    )
+    assert wait_status(env.sm, name)["EndpointStatus"] == "InService"
+    config = create_config(env.sm, [variant(new, "A", count=1, weight=1.0)])
+    env.sm.update_endpoint(
+        EndpointName=name, EndpointConfigName=config, RetainAllVariantProperties=True
+    )
+    assert wait_status(env.sm, name)["EndpointStatus"] == "InService"
+    assert _variants(env, name) == [_variant_view(env, "A", 0.5, 2)]
+    assert {a.body for a in _invoke_many(env, name, 20)} == {b"new"}
+    # Excluded properties come from the new config after all.
+    config = create_config(env.sm, [variant(old, "A", count=1, weight=1.0)])
+    env.sm.update_endpoint(
+        EndpointName=name,
+        EndpointConfigName=config,
+        RetainAllVariantProperties=True,
+        ExcludeRetainedVariantProperties=[{"VariantPropertyType": "DesiredInstanceCount"}],
+    )
+    assert wait_status(env.sm, name)["EndpointStatus"] == "InService"
+    assert _variants(env, name) == [_variant_view(env, "A", 0.5, 1)]
+    env.sm.delete_endpoint(EndpointName=name)
+
+
 def test_update_endpoint_loses_no_request(env: Env) -> None:
     name = deploy(env.sm, [variant(env.echo_model("blue"))])
     new = env.echo_model("green")
