@@ -278,3 +278,20 @@ def test_selectable_output_needs_a_supported_objective(tmp_path_factory):
     error = _error(runtime, _csv(X[:1]), CSV, CSV)
     assert error.status == 400
     assert "count:poisson" in error.message
+
+
+def test_large_csv_requests_parse_as_small_ones(monkeypatch):
+    from sagebrush.algorithms.xgboost import _inference
+
+    rows = np.random.default_rng(3).normal(size=(3000, 7))
+    lines = [",".join(repr(float(v)) for v in row) for row in rows]
+    lines[5] = lines[5].replace(lines[5].split(",")[2], "", 1)  # an empty cell is missing
+    for text in ("\n".join(lines) + "\n", "\n".join(lines).replace(",", "\t")):
+        body = text.encode()
+        assert len(body) >= _inference._ARROW_CSV_BYTES
+        fast = _inference.csv_rows(body)
+        monkeypatch.setattr(_inference, "_ARROW_CSV_BYTES", 1 << 40)
+        slow = _inference.csv_rows(body)
+        monkeypatch.undo()
+        np.testing.assert_array_equal(fast, slow)
+        assert np.isnan(fast[5, 2])

@@ -44,9 +44,11 @@ def test_terminate_reaches_the_whole_process_group(tmp_path: Path) -> None:
     )
     launcher = LocalLauncher()
     handle = launcher.launch(_spec(tmp_path, code))
-    while not (tmp_path / "child.pid").exists():
+    pid_file = tmp_path / "child.pid"
+    # The file exists before its write lands: wait for the number itself.
+    while not (pid_file.exists() and pid_file.read_text().strip()):
         time.sleep(0.02)
-    child = int((tmp_path / "child.pid").read_text())
+    child = int(pid_file.read_text())
     launcher.terminate(handle)
     assert _wait(launcher, handle) != 0
     deadline = time.monotonic() + 5

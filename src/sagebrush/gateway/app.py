@@ -19,6 +19,8 @@ from sagebrush.jobs.context import PlatformContext
 from sagebrush.jobs.endpoints.controller import EndpointContext, EndpointController
 from sagebrush.jobs.training.context import TrainingContext
 from sagebrush.jobs.training.controller import TrainingController
+from sagebrush.jobs.transform.context import TransformContext
+from sagebrush.jobs.transform.controller import TransformController
 from sagebrush.services.base import Runtime
 from sagebrush.services.registry import ProviderRegistry
 from sagebrush.state.db import Database
@@ -50,6 +52,7 @@ def build_runtime(settings: Settings) -> Runtime:
     )
     runtime.training = TrainingController(shared.derive(TrainingContext))
     runtime.endpoints = EndpointController(shared.derive(EndpointContext))
+    runtime.transform = TransformController(shared.derive(TransformContext))
     return runtime
 
 
@@ -93,9 +96,13 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> SagebrushA
             runtime.training.start()
         if runtime.endpoints is not None:
             runtime.endpoints.start()
+        if runtime.transform is not None:
+            runtime.transform.start()
         try:
             yield
         finally:
+            if runtime.transform is not None:
+                runtime.transform.close()
             if runtime.endpoints is not None:
                 runtime.endpoints.close()
             if runtime.training is not None:

@@ -14,6 +14,7 @@ from sagebrush.config import Settings
 if TYPE_CHECKING:
     from sagebrush.jobs.endpoints.controller import EndpointController
     from sagebrush.jobs.training.controller import TrainingController
+    from sagebrush.jobs.transform.controller import TransformController
     from sagebrush.state.db import Database
     from sagebrush.storage import ObjectStore
 
@@ -41,6 +42,7 @@ class Runtime:
     # Built by the app factory when jobs may run (None in protocol-only test apps).
     training: TrainingController | None = None
     endpoints: EndpointController | None = None
+    transform: TransformController | None = None
     started_at: float = field(default_factory=time.time)
 
 

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import scipy.sparse as sp
 
@@ -65,6 +66,10 @@ _ORDER = [PREDICTED_LABEL, LABELS, PROBABILITY, PROBABILITIES, RAW_SCORE, RAW_SC
 
 
 def csv_rows(body: bytes) -> np.ndarray:
+    if len(body) >= _ARROW_CSV_BYTES:
+        matrix = _arrow_csv_rows(body)
+        if matrix is not None:
+            return matrix
     text = body.decode("utf-8").strip()
     lines = [line.rstrip("\r") for line in text.split("\n")]
     delimiter = _delimiter(lines[0])
@@ -74,6 +79,34 @@ def csv_rows(body: bytes) -> np.ndarray:
         raise ValueError(f"rows have different numbers of columns ({sorted(widths)})")
     # Parsed as doubles, as the container does, then handed to xgboost (which keeps float32).
     return np.array(rows, dtype=np.float64)
+
+
+# Batch transform sends up to MaxPayloadInMB of rows in one request: past this size
+# pyarrow's multithreaded reader parses them (~50x faster than splitting strings).
+_ARROW_CSV_BYTES = 64 * 1024
+
+
+def _arrow_csv_rows(body: bytes) -> np.ndarray | None:
+    """The rows as doubles through pyarrow; None for anything it would not read the way
+    the string parser does (the caller then parses, and reports, as usual)."""
+    first = body[: body.find(b"\n")].decode("utf-8", "replace")
+    options = pa_csv.ParseOptions(delimiter=_delimiter(first))
+    read = pa_csv.ReadOptions(autogenerate_column_names=True, block_size=1 << 22)
+    try:
+        table = pa_csv.read_csv(pa.BufferReader(body), read_options=read, parse_options=options)
+    except (pa.ArrowInvalid, ValueError):
+        return None
+    if any(
+        not pa.types.is_floating(c.type)
+        and not pa.types.is_integer(c.type)
+        and not pa.types.is_null(c.type)
+        for c in table.columns
+    ):
+        return None
+    matrix = np.empty((table.num_rows, table.num_columns), dtype=np.float64)
+    for i, column in enumerate(table.columns):
+        matrix[:, i] = column.cast(pa.float64()).to_numpy(zero_copy_only=False)
+    return matrix
 
 
 def _delimiter(line: str) -> str:

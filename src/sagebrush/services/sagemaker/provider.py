@@ -7,6 +7,7 @@ from sagebrush.services.sagemaker.endpoints import EndpointOperations
 from sagebrush.services.sagemaker.models import ModelOperations
 from sagebrush.services.sagemaker.tags import TagOperations
 from sagebrush.services.sagemaker.training import TrainingOperations
+from sagebrush.services.sagemaker.transform import TransformOperations
 
 
 class SageMakerProvider(
@@ -14,6 +15,7 @@ class SageMakerProvider(
     ModelOperations,
     EndpointConfigOperations,
     EndpointOperations,
+    TransformOperations,
     TagOperations,
 ):
     service = "sagemaker"

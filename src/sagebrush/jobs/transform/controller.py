@@ -1,0 +1,127 @@
+"""The transform controller: starts runs for new jobs, passes stop requests, records ends.
+
+A thread reconciles every 0.5 s and when an API call wakes it. A job InProgress with no run
+in this process gets one — unless it had started under an earlier server, whose instances
+died with it (a transform job's state is its in-flight requests): that job fails saying
+so. A job asked to stop has its run told; one that never started is Stopped at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from sagebrush.jobs.lifecycle import IllegalTransition, transition
+from sagebrush.jobs.transform.context import TransformContext
+from sagebrush.jobs.transform.run import Outcome, TransformRun
+from sagebrush.jobs.transform.status import KIND, LIFECYCLE, TERMINAL
+from sagebrush.jobs.transform.status import TransformJobStatus as T
+from sagebrush.state.resources import Resource, ResourceMissing
+
+log = logging.getLogger(__name__)
+
+
+class TransformController:
+    def __init__(self, ctx: TransformContext, *, interval: float = 0.5) -> None:
+        self.ctx = ctx
+        self.interval = interval
+        self.runs: dict[int, TransformRun] = {}
+        self._wake = threading.Event()
+        self._closing = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="transform-controller", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop every run (their instances with them) and the loop."""
+        self._closing.set()
+        self._wake.set()
+        for run in list(self.runs.values()):
+            run.request_stop()
+        for run in list(self.runs.values()):
+            run.join(timeout)
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while not self._closing.is_set():
+            try:
+                self.reconcile_once()
+            except Exception:
+                log.exception("transform reconcile failed")
+            self._wake.wait(self.interval)
+            self._wake.clear()
+
+    def reconcile_once(self) -> None:
+        for job in self.ctx.store.unfinished(KIND, TERMINAL):
+            with self._lock:
+                run = self.runs.get(job.id)
+            if run is not None:
+                if job.stop_requested:
+                    run.request_stop()
+                continue
+            if job.status == T.STOPPING or job.stop_requested:
+                self._end(job, Outcome("Stopped"))
+            elif job.facts.get("started"):
+                self._end(
+                    job,
+                    Outcome(
+                        "Failed",
+                        "InternalServerError: the server restarted while the job ran; "
+                        "create the job again.",
+                    ),
+                )
+            elif not self._closing.is_set():
+                self._start(job)
+
+    def _start(self, job: Resource) -> None:
+        started = self.ctx.store.change(
+            job.id, expect_status=[T.IN_PROGRESS], now=self.ctx.clock(), facts={"started": True}
+        )
+        if started is None:
+            return
+        run = TransformRun(self.ctx, started, self._finished)
+        with self._lock:
+            self.runs[job.id] = run
+        run.start()
+
+    def _finished(self, job: Resource, outcome: Outcome) -> None:
+        self._end(job, outcome)
+        with self._lock:
+            self.runs.pop(job.id, None)
+        self._wake.set()
+
+    def _end(self, job: Resource, outcome: Outcome) -> None:
+        to = {"Completed": T.COMPLETED, "Failed": T.FAILED, "Stopped": T.STOPPED}[outcome.status]
+        facts: dict[str, Any] = dict(outcome.facts or {})
+        if outcome.reason:
+            facts["failure_reason"] = outcome.reason
+        for _ in range(10):
+            try:
+                current = self.ctx.store.get_id(job.id)
+            except ResourceMissing:
+                return
+            if current.status in TERMINAL:
+                return
+            try:
+                moved = transition(
+                    self.ctx.store,
+                    LIFECYCLE,
+                    current,
+                    to,
+                    outcome.reason,
+                    now=self.ctx.clock(),
+                    facts=facts,
+                )
+            except IllegalTransition:
+                log.warning("transform job %s: %s -> %s refused", job.name, current.status, to)
+                return
+            if moved is not None:
+                return
