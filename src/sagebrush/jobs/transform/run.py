@@ -89,6 +89,7 @@ class TransformRun:
         self.stop_requested = threading.Event()
         self.instances: list[Instance] = []
         self.pumps: list[LogPump] = []
+        self.written: list[str] = []  # .out objects uploaded so far
         self._thread = threading.Thread(
             target=self._main, name=f"transform-{job.name}", daemon=True
         )
@@ -120,7 +121,18 @@ class TransformRun:
             self._pump(flush=True)
         if self.stop_requested.is_set() and outcome.status != "Failed":
             outcome = Outcome("Stopped", "", outcome.facts)
+        if outcome.status == "Stopped":
+            # SageMaker stores no output of a job stopped before it completed.
+            self._remove_written()
         self.finish(self.job, outcome)
+
+    def _remove_written(self) -> None:
+        for uri in self.written:
+            bucket, key = parse_s3_uri(uri)
+            try:
+                self.ctx.objects.delete_object(bucket, key)
+            except Exception:
+                log.exception("transform job %s: could not remove %s", self.job.name, uri)
 
     def _run(self) -> Outcome:
         spec = self.job.spec
@@ -344,7 +356,9 @@ class TransformRun:
                 originals = records[payload.start : payload.start + payload.count]
                 for original, out in zip(originals, outputs, strict=True):
                     parts.append(_assembled(processing.join_output(original, out), assemble_line))
-        await _write(self.ctx.objects, _output_uri(output["S3OutputPath"], item), b"".join(parts))
+        uri = _output_uri(output["S3OutputPath"], item)
+        await _write(self.ctx.objects, uri, b"".join(parts))
+        self.written.append(uri)
 
     # --- logs --------------------------------------------------------------------------------
 
