@@ -96,3 +96,12 @@ def test_the_endpoints_example_runs(server: Server, tmp_path: Path) -> None:
     assert "endpoints example ok" in proc.stdout
     assert "TargetVariant=B answered by B" in proc.stdout
     assert "after the update, C answers" in proc.stdout
+
+
+@pytest.mark.slow
+def test_the_batch_transform_example_runs(server: Server, tmp_path: Path) -> None:
+    example = ROOT / "examples" / "batch_transform.py"
+    proc = _fresh_shell(server, tmp_path, f"{sys.executable} {example}")
+    assert "batch transform example ok" in proc.stdout
+    assert "first lines (id,probability):\n  customer-02000," in proc.stdout
+    assert "/examples/transform/output/2024/part-1.csv.out" in proc.stdout

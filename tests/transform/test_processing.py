@@ -166,8 +166,8 @@ def test_what_each_setting_turns_on() -> None:
             "application/json, application/jsonlines",
         ),
         (
-            {"accept": None},
-            "Accept is not set: to filter or join records with DataProcessing, ContentType "
+            {"accept": None, "content_type": None},
+            "ContentType is not set: to filter or join records with DataProcessing, ContentType "
             "and Accept must each be one of text/csv, application/json, application/jsonlines",
         ),
     ],
@@ -176,6 +176,12 @@ def test_format_rules(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(InvalidDataProcessing) as caught:
         processing(**kwargs, JoinSource="Input")
     assert caught.value.message == message
+
+
+def test_without_accept_the_answer_is_read_as_the_request_format() -> None:
+    # The SDK's transformer leaves Accept unset unless asked: filters still work.
+    joined = processing(accept=None, JoinSource="Input", OutputFilter="$[0,-1]")
+    assert joined.join_output(b"7,1.5,2", b"0.25") == b"7,0.25"
 
 
 def test_sagemakers_character_check_and_wording() -> None:

@@ -122,7 +122,9 @@ class Processing:
         if input_text == "$" and output_text == "$" and join_source == "None":
             return cls(None, None, False, "", "")
         input_format = _format("ContentType", content_type)
-        output_format = _format("Accept", accept)
+        # Without an Accept the model answers in its default format; the SDK leaves Accept
+        # unset by default, and the answer is then read as the request's format.
+        output_format = _format("Accept", accept or content_type)
         input_filter = _filter("InputFilter", input_text, input_format)
         output_filter = _filter("OutputFilter", output_text, output_format)
         if input_format == CSV and (split_type or "None") != "Line":
