@@ -21,6 +21,7 @@ import asyncio
 import http.client
 import json
 import logging
+import os
 import sys
 import threading
 import time
@@ -179,9 +180,12 @@ class TransformRun:
             self.ctx.endpoint_url,
             self.job.region,
         )
-        env.update(_batch_environment(spec))
         resources = spec["TransformResources"]
         count = int(resources["InstanceCount"])
+        # The instances share this machine's cores: each gets its share for its OpenMP
+        # threads (idle ones spin, and oversubscribed cores lose more than they gain).
+        env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // count))
+        env.update(_batch_environment(spec))
 
         def one(_: int) -> Instance:
             return fleets.launch_instance(
