@@ -356,7 +356,7 @@ class TransformRun:
         else:
             parts = []
             for payload, answer in zip(payloads, answers, strict=True):
-                outputs = dp.split_output(answer, accept or "", payload.count)
+                outputs = dp.split_output(answer, accept or content_type or "", payload.count)
                 originals = records[payload.start : payload.start + payload.count]
                 for original, out in zip(originals, outputs, strict=True):
                     parts.append(_assembled(processing.join_output(original, out), assemble_line))
