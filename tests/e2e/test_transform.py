@@ -64,7 +64,7 @@ MIB = 1024 * 1024
 
 MIRROR_SERVE = """\
 #!{python}
-import json, os, random, struct, time
+import json, os, random, struct, sys, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 MODE = os.environ.get("MIRROR_MODE", "tag")
@@ -132,7 +132,10 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         first = body.split(b"\\n", 1)[0][:60].decode("utf-8", "replace")
-        print("invoked %s %d %s" % (INSTANCE, len(body), first), flush=True)
+        # One write per line: print() writes text and newline apart, and two request
+        # threads printing at once would interleave them.
+        sys.stdout.write("invoked %s %d %s\\n" % (INSTANCE, len(body), first))
+        sys.stdout.flush()
         time.sleep(DELAY + random.random() * JITTER)
         try:
             text, content_type = answer(body)

@@ -392,3 +392,24 @@ def test_a_million_lines_split_and_pack_in_well_under_two_seconds() -> None:
     assert all(len(p.body) <= 6 * MIB for p in payloads)
     assert [p.start for p in payloads[1:]] == [p.stop for p in payloads[:-1]]
     assert elapsed < 2.0, f"{elapsed:.2f} s"
+
+
+def test_lines_cut_straight_from_the_bytes_pack_as_records_do() -> None:
+    import random
+
+    from sagebrush.jobs.transform.records import pack_lines
+
+    rng = random.Random(11)
+    lines = [b"x" * rng.randrange(1, 40) for _ in range(2000)]
+    data = b"\n".join(lines) + b"\n"
+    for limit in (40, 41, 97, 1000, 10_000, None):
+        fast = pack_lines(data, limit)
+        slow = pack(split_records(data, "Line"), "MultiRecord", limit, framing_for("Line"))
+        assert fast == slow
+    assert pack_lines(data.rstrip(b"\n"), 97) == pack(
+        split_records(data, "Line"), "MultiRecord", 97, framing_for("Line")
+    )
+    # What the general path must decide: carriage returns, empty lines, a line too long.
+    assert pack_lines(b"a\r\nb\n", None) is None
+    assert pack_lines(b"a\n\nb\n", None) is None
+    assert pack_lines(b"a\n" + b"b" * 50 + b"\n", 10) is None

@@ -204,6 +204,32 @@ def _split_lines(data: bytes) -> list[Record]:
     return list(filter(None, lines))
 
 
+def pack_lines(data: bytes, max_payload_bytes: int | None) -> list[Payload] | None:
+    """``MultiRecord`` bodies of a ``Line`` object cut straight from its bytes, at the last
+    newline that fits — what ``pack(split_records(...))`` gives when every line is a plain
+    record, without touching each line (an 80 MB object: ~20 ms, not ~200). None when the
+    object has carriage returns or empty lines (they change records), or a line that
+    does not fit: the general path then decides, and reports."""
+    if not data or b"\r" in data or b"\n\n" in data or data.startswith(b"\n"):
+        return None
+    if not data.endswith(b"\n"):
+        data += b"\n"
+    limit = max_payload_bytes or len(data)
+    payloads: list[Payload] = []
+    start = first = 0
+    while start < len(data):
+        end = min(start + limit, len(data))
+        cut = end if end == len(data) else data.rfind(b"\n", start, end) + 1
+        if cut <= start:
+            return None
+        body = data[start:cut]
+        count = body.count(b"\n")
+        payloads.append(Payload(first, first + count, body))
+        first += count
+        start = cut
+    return payloads
+
+
 class _LineFraming(Framing):
     def sizes(self, records: Sequence[Record]) -> Iterable[int]:
         return map(add, map(len, records), repeat(1))

@@ -300,13 +300,29 @@ class TransformRun:
         failures: list[tuple[int, str]],
     ) -> None:
         slots = asyncio.Semaphore(params.max_concurrent)
+        # The next object is read while this one is with the model.
+        reads = [asyncio.ensure_future(_read(self.ctx.objects, i.bucket, i.key)) for i in share[:1]]
         for index, item in enumerate(share):
+            if index + 1 < len(share):
+                following = share[index + 1]
+                reads.append(
+                    asyncio.ensure_future(_read(self.ctx.objects, following.bucket, following.key))
+                )
             if self.stop_requested.is_set():
+                for pending in reads[index:]:
+                    pending.cancel()
                 return
             uri = f"s3://{item.bucket}/{item.key}"
             try:
+                data = await reads[index]
                 await self._one_object(
-                    instance, item, params=params, processing=processing, spec=spec, slots=slots
+                    instance,
+                    item,
+                    data,
+                    params=params,
+                    processing=processing,
+                    spec=spec,
+                    slots=slots,
                 )
             except (rec.RecordsError, dp.ProcessingError, InvokeFailed, JobFailed) as exc:
                 failures.append((index, f"Failed to process {uri}: {exc}"))
@@ -318,6 +334,7 @@ class TransformRun:
         self,
         instance: Instance,
         item: Any,
+        data: bytes,
         *,
         params: Parameters,
         processing: dp.Processing,
@@ -325,15 +342,7 @@ class TransformRun:
         slots: asyncio.Semaphore,
     ) -> None:
         source, output = spec["TransformInput"], spec["TransformOutput"]
-        data = await _read(self.ctx.objects, item.bucket, item.key)
-        data = rec.decompress(data, source.get("CompressionType", "None"))
-        split_type = source.get("SplitType", "None")
-        records = rec.split_records(data, split_type)
-        inputs = (
-            [processing.filter_input(r) for r in records] if processing.filters_input else records
-        )
-        limit = rec.payload_limit(params.max_payload_mb)
-        payloads = rec.pack(inputs, params.batch_strategy, limit, rec.framing_for(split_type))
+        records, payloads = await asyncio.to_thread(_prepare, data, source, params, processing)
         content_type, accept = source.get("ContentType"), output.get("Accept")
 
         async def send(payload: rec.Payload) -> bytes:
@@ -399,6 +408,23 @@ class TransformRun:
                 pump.pump(flush=flush)
             except Exception:
                 log.exception("moving transform output from %s failed", pump.path)
+
+
+def _prepare(
+    data: bytes, source: Mapping[str, Any], params: Parameters, processing: dp.Processing
+) -> tuple[list[bytes], list[rec.Payload]]:
+    """An object's records (empty when not needed) and request bodies, off the event loop."""
+    data = rec.decompress(data, source.get("CompressionType", "None"))
+    split_type = source.get("SplitType", "None")
+    limit = rec.payload_limit(params.max_payload_mb)
+    plain = not processing.filters_input and not processing.processes_output
+    if plain and split_type == "Line" and params.batch_strategy == "MultiRecord":
+        payloads = rec.pack_lines(data, limit)
+        if payloads is not None:
+            return [], payloads
+    records = rec.split_records(data, split_type)
+    inputs = [processing.filter_input(r) for r in records] if processing.filters_input else records
+    return records, rec.pack(inputs, params.batch_strategy, limit, rec.framing_for(split_type))
 
 
 def _batch_environment(spec: Mapping[str, Any]) -> dict[str, str]:
