@@ -30,6 +30,7 @@ import random
 import struct
 import sys
 import time
+import uuid
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -947,4 +948,61 @@ def test_bad_requests_are_refused_before_anything_runs(env: Env) -> None:
     assert (error["Code"], error["Message"]) == (
         "ValidationException",
         "Could not find requested job with name never-made",
+    )
+
+
+def test_batch_data_capture_writes_manifests_and_inference_ids(env: Env) -> None:
+    base = f"s3://transform/{unique('capture')}"
+    upload(env.s3, f"{base}/in/a.csv", b"1,2\n3,4\n")
+    upload(env.s3, f"{base}/in/sub/b.csv", b"5,6\n")
+    request = _request(
+        env.mirror("tag"),
+        f"{base}/in/",
+        f"{base}/out",
+        TransformInput={"ContentType": "text/csv", "SplitType": "Line"},
+        TransformOutput={"AssembleWith": "Line", "Accept": "text/csv"},
+        DataCaptureConfig={"DestinationS3Uri": f"{base}/capture", "GenerateInferenceId": True},
+    )
+    described = _run(env, request)
+    assert described["TransformJobStatus"] == "Completed", described.get("FailureReason")
+    assert described["DataCaptureConfig"] == request["DataCaptureConfig"]
+    started = described["TransformStartTime"].astimezone(UTC)
+    hour, when = started.strftime("%Y/%m/%d/%H"), started.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    outputs = _outputs(env, f"{base}/out")
+    assert sorted(outputs) == ["a.csv.out", "sub/b.csv.out"]
+    ids = []
+    for key, rows in (("a.csv.out", ["1,2", "3,4"]), ("sub/b.csv.out", ["5,6"])):
+        lines = outputs[key].decode().splitlines()
+        assert len(lines) == len(rows)
+        for line, row in zip(lines, rows, strict=True):
+            *answer, inference_id, time_ = line.split(",")
+            assert ",".join(answer[:2]) == row  # the model's answer: the row and its instance
+            assert str(uuid.UUID(inference_id)) == inference_id and time_ == when
+            ids.append(inference_id)
+    assert len(set(ids)) == 3
+
+    job = request["TransformJobName"]
+    captured = _outputs(env, f"{base}/capture")
+    assert sorted(captured) == [f"input/{hour}/{job}.jsonl", f"output/{hour}/{job}.jsonl"]
+    inputs = json.loads(captured[f"input/{hour}/{job}.jsonl"])
+    assert inputs[0] == {"prefix": f"{base}/in/"} and sorted(inputs[1:]) == ["a.csv", "sub/b.csv"]
+    written = json.loads(captured[f"output/{hour}/{job}.jsonl"])
+    assert written[0] == {"prefix": f"{base}/out/"}
+    assert sorted(written[1:]) == ["a.csv.out", "sub/b.csv.out"]
+
+
+def test_inference_ids_need_a_csv_or_json_output(env: Env) -> None:
+    base = f"s3://transform/{unique('capture-bad')}"
+    request = _request(
+        env.mirror("tag"),
+        f"{base}/in/",
+        f"{base}/out",
+        TransformInput={"ContentType": "application/x-recordio-protobuf"},
+        DataCaptureConfig={"DestinationS3Uri": f"{base}/capture", "GenerateInferenceId": True},
+    )
+    assert _error(env, request) == (
+        "ValidationException",
+        "GenerateInferenceId adds inference ids to CSV, JSON and JSON Lines outputs only; the "
+        "job's output is application/x-recordio-protobuf.",
     )

@@ -48,6 +48,7 @@ from sagebrush.jobs.training.data.inputs import list_channel_items
 from sagebrush.jobs.training.logpump import LogPump
 from sagebrush.jobs.transform import processing as dp
 from sagebrush.jobs.transform import records as rec
+from sagebrush.jobs.transform.capture import BatchCapture, manifest
 from sagebrush.jobs.transform.context import TransformContext
 from sagebrush.jobs.transform.invoke import InvokeFailed, invoke_chain
 from sagebrush.state.resources import Resource
@@ -91,6 +92,17 @@ class TransformRun:
         self.instances: list[Instance] = []
         self.pumps: list[LogPump] = []
         self.written: list[str] = []  # .out objects uploaded so far
+        self.started = job.created  # what DescribeTransformJob shows as TransformStartTime
+        capture = job.spec.get("DataCaptureConfig")
+        self.capture = (
+            BatchCapture.from_request(
+                capture,
+                job.spec["TransformOutput"].get("Accept"),
+                job.spec["TransformInput"].get("ContentType"),
+            )
+            if capture
+            else None
+        )
         self._thread = threading.Thread(
             target=self._main, name=f"transform-{job.name}", daemon=True
         )
@@ -145,6 +157,8 @@ class TransformRun:
         shares = [items[i::count] for i in range(count)]
         failures = asyncio.run(self._process(shares, params, processing, spec))
         facts = {"objects": len(items), "failed_objects": len(failures)}
+        if self.capture is not None and not self.stop_requested.is_set():
+            asyncio.run(self._write_manifests(spec, items))
         if self.stop_requested.is_set():
             return Outcome("Stopped", "", facts)
         if failures:
@@ -370,8 +384,23 @@ class TransformRun:
                 for original, out in zip(originals, outputs, strict=True):
                     parts.append(_assembled(processing.join_output(original, out), assemble_line))
         uri = _output_uri(output["S3OutputPath"], item)
-        await _write(self.ctx.objects, uri, b"".join(parts))
+        body = b"".join(parts)
+        if self.capture is not None and self.capture.generate_inference_id:
+            body = await asyncio.to_thread(self.capture.with_inference_ids, body, self.started)
+        await _write(self.ctx.objects, uri, body)
         self.written.append(uri)
+
+    async def _write_manifests(self, spec: Mapping[str, Any], items: Sequence[Any]) -> None:
+        """The input and output manifests of batch data capture (the objects, not copies)."""
+        assert self.capture is not None
+        source = spec["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"]
+        prefix = source if source.endswith("/") else source.rsplit("/", 1)[0] + "/"
+        output = spec["TransformOutput"]["S3OutputPath"].rstrip("/") + "/"
+        inputs = [f"s3://{i.bucket}/{i.key}"[len(prefix) :] for i in items]
+        outputs = [uri[len(output) :] for uri in self.written]
+        for kind, base, keys in (("input", prefix, inputs), ("output", output, outputs)):
+            key = self.capture.manifest_key(kind, self.job.name, self.started)
+            await _write(self.ctx.objects, key, manifest(base, keys))
 
     # --- logs --------------------------------------------------------------------------------
 

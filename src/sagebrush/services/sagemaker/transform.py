@@ -12,6 +12,7 @@ from typing import Any
 
 from sagebrush.jobs.lifecycle import IllegalTransition, transition
 from sagebrush.jobs.transform import processing as dp
+from sagebrush.jobs.transform.capture import BatchCapture, CaptureError
 from sagebrush.jobs.transform.controller import TransformController
 from sagebrush.jobs.transform.status import KIND, LIFECYCLE, TERMINAL
 from sagebrush.jobs.transform.status import TransformJobStatus as T
@@ -177,11 +178,16 @@ def _check(request: dict[str, Any]) -> None:
     for uri in (source["S3Uri"], request["TransformOutput"]["S3OutputPath"]):
         if not uri.startswith("s3://") or len(uri) <= len("s3://"):
             raise validation(f"{uri} is not a valid S3 URI (expected s3://bucket/prefix).")
-    if request.get("DataCaptureConfig"):
-        raise validation(
-            "DataCaptureConfig (batch data capture) is not supported by Sagebrush yet."
-        )
     transform_input, output = request["TransformInput"], request["TransformOutput"]
+    if request.get("DataCaptureConfig"):
+        try:
+            BatchCapture.from_request(
+                request["DataCaptureConfig"],
+                output.get("Accept"),
+                transform_input.get("ContentType"),
+            )
+        except CaptureError as exc:
+            raise validation(str(exc)) from None
     try:
         dp.Processing.from_request(
             request.get("DataProcessing"),
@@ -217,6 +223,7 @@ def _describe(job: Resource) -> dict[str, Any]:
         "ModelClientConfig",
         "Environment",
         "DataProcessing",
+        "DataCaptureConfig",
         "ExperimentConfig",
     ):
         if spec.get(field) is not None:
