@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +12,7 @@ from botocore import xform_name
 
 from sagebrush.aws.errors import AwsError
 from sagebrush.services.base import Provider, RequestContext
-from sagebrush.state.resources import ResourceStore
+from sagebrush.state.resources import Query, Resource, ResourceStore
 
 
 class SageMakerBase(Provider):
@@ -26,6 +27,60 @@ class SageMakerBase(Provider):
         shape = self.runtime.catalog.operation(ctx.service, ctx.operation).input_shape
         names = {xform_name(name): name for name in (shape.members if shape else {})}
         return {names[key]: value for key, value in members.items() if key in names}
+
+
+_SORT = {"Name": "name", "CreationTime": "created", "Status": "status"}
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A List* request of a resource with a status (jobs, endpoints), as its members came."""
+
+    next_token: str | None = None
+    max_results: int | None = None
+    name_contains: str | None = None
+    creation_time_after: datetime | None = None
+    creation_time_before: datetime | None = None
+    last_modified_time_after: datetime | None = None
+    last_modified_time_before: datetime | None = None
+    status_equals: str | None = None
+    sort_by: str | None = None
+    sort_order: str | None = None
+
+    def page(
+        self, resources: ResourceStore, ctx: RequestContext, kind: str
+    ) -> tuple[list[Resource], str | None]:
+        """One page, oldest-last by default, and the NextToken for the next (None at the end)."""
+        filters: dict[str, Any] = {
+            "after": epoch(self.creation_time_after),
+            "before": epoch(self.creation_time_before),
+            "mafter": epoch(self.last_modified_time_after),
+            "mbefore": epoch(self.last_modified_time_before),
+            "name": self.name_contains,
+            "status": self.status_equals,
+            "sort": self.sort_by,
+            "order": self.sort_order,
+        }
+        offset = decode_token(self.next_token, filters)
+        page = resources.page(
+            Query(
+                kind=kind,
+                account_id=ctx.account_id,
+                region=ctx.region,
+                name_contains=self.name_contains,
+                created_after=filters["after"],
+                created_before=filters["before"],
+                modified_after=filters["mafter"],
+                modified_before=filters["mbefore"],
+                statuses=(self.status_equals,) if self.status_equals else (),
+                sort_by=_SORT[self.sort_by or "CreationTime"],
+                descending=(self.sort_order or "Descending") == "Descending",
+                offset=offset,
+                limit=self.max_results or 10,
+            )
+        )
+        token = encode_token(page.next_offset, filters) if page.next_offset is not None else None
+        return page.items, token
 
 
 def arn(ctx: RequestContext, resource_type: str, name: str) -> str:

@@ -20,17 +20,14 @@ from sagebrush.jobs.endpoints.status import EndpointStatus as E
 from sagebrush.jobs.lifecycle import IllegalTransition, transition
 from sagebrush.services.base import RequestContext
 from sagebrush.services.sagemaker._common import (
+    Listing,
     SageMakerBase,
     arn,
-    decode_token,
-    encode_token,
-    epoch,
     tag_map,
     validation,
 )
-from sagebrush.state.resources import Query, Resource, ResourceExists
+from sagebrush.state.resources import Resource, ResourceExists
 
-_SORT = {"Name": "name", "CreationTime": "created", "Status": "status"}
 CONFIG_KIND, MODEL_KIND = "endpoint-config", "model"
 
 
@@ -95,34 +92,18 @@ class EndpointOperations(SageMakerBase):
         last_modified_time_after: datetime | None = None,
         status_equals: str | None = None,
     ) -> dict[str, Any]:
-        filters: dict[str, Any] = {
-            "after": epoch(creation_time_after),
-            "before": epoch(creation_time_before),
-            "mafter": epoch(last_modified_time_after),
-            "mbefore": epoch(last_modified_time_before),
-            "name": name_contains,
-            "status": status_equals,
-            "sort": sort_by,
-            "order": sort_order,
-        }
-        offset = decode_token(next_token, filters)
-        page = self.resources.page(
-            Query(
-                kind=KIND,
-                account_id=ctx.account_id,
-                region=ctx.region,
-                name_contains=name_contains,
-                created_after=filters["after"],
-                created_before=filters["before"],
-                modified_after=filters["mafter"],
-                modified_before=filters["mbefore"],
-                statuses=(status_equals,) if status_equals else (),
-                sort_by=_SORT[sort_by or "CreationTime"],
-                descending=(sort_order or "Descending") == "Descending",
-                offset=offset,
-                limit=max_results or 10,
-            )
-        )
+        items, token = Listing(
+            next_token,
+            max_results,
+            name_contains,
+            creation_time_after,
+            creation_time_before,
+            last_modified_time_after,
+            last_modified_time_before,
+            status_equals,
+            sort_by,
+            sort_order,
+        ).page(self.resources, ctx, KIND)
         result: dict[str, Any] = {
             "Endpoints": [
                 {
@@ -132,11 +113,11 @@ class EndpointOperations(SageMakerBase):
                     "LastModifiedTime": e.modified,
                     "EndpointStatus": e.status,
                 }
-                for e in page.items
+                for e in items
             ]
         }
-        if page.next_offset is not None:
-            result["NextToken"] = encode_token(page.next_offset, filters)
+        if token is not None:
+            result["NextToken"] = token
         return result
 
     def update_endpoint(self, ctx: RequestContext, **members: Any) -> dict[str, Any]:

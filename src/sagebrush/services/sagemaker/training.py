@@ -13,11 +13,9 @@ from sagebrush.jobs.training.status import KIND, LIFECYCLE
 from sagebrush.jobs.training.status import SecondaryStatus as S
 from sagebrush.services.base import RequestContext
 from sagebrush.services.sagemaker._common import (
+    Listing,
     SageMakerBase,
     arn,
-    decode_token,
-    encode_token,
-    epoch,
     in_use,
     not_found,
     tag_map,
@@ -25,9 +23,7 @@ from sagebrush.services.sagemaker._common import (
 )
 from sagebrush.services.sagemaker._training_check import check_create
 from sagebrush.services.sagemaker._training_view import describe, summary
-from sagebrush.state.resources import Query, ResourceExists
-
-_SORT = {"Name": "name", "CreationTime": "created", "Status": "status"}
+from sagebrush.state.resources import ResourceExists
 
 
 class TrainingOperations(SageMakerBase):
@@ -75,8 +71,6 @@ class TrainingOperations(SageMakerBase):
         self,
         ctx: RequestContext,
         *,
-        next_token: str | None = None,
-        max_results: int | None = None,
         creation_time_after: datetime | None = None,
         creation_time_before: datetime | None = None,
         last_modified_time_after: datetime | None = None,
@@ -85,42 +79,24 @@ class TrainingOperations(SageMakerBase):
         status_equals: str | None = None,
         sort_by: str | None = None,
         sort_order: str | None = None,
+        next_token: str | None = None,
+        max_results: int | None = None,
     ) -> dict[str, Any]:
-        after, before = epoch(creation_time_after), epoch(creation_time_before)
-        modified_after = epoch(last_modified_time_after)
-        modified_before = epoch(last_modified_time_before)
-        filters: dict[str, Any] = {
-            "after": after,
-            "before": before,
-            "mafter": modified_after,
-            "mbefore": modified_before,
-            "name": name_contains,
-            "status": status_equals,
-            "sort": sort_by,
-            "order": sort_order,
-        }
-        offset = decode_token(next_token, filters)
-        limit = max_results or 10
-        page = self.resources.page(
-            Query(
-                kind=KIND,
-                account_id=ctx.account_id,
-                region=ctx.region,
-                name_contains=name_contains,
-                created_after=after,
-                created_before=before,
-                modified_after=modified_after,
-                modified_before=modified_before,
-                statuses=(status_equals,) if status_equals else (),
-                sort_by=_SORT[sort_by or "CreationTime"],
-                descending=(sort_order or "Descending") == "Descending",
-                offset=offset,
-                limit=limit,
-            )
-        )
-        result: dict[str, Any] = {"TrainingJobSummaries": [summary(job) for job in page.items]}
-        if page.next_offset is not None:
-            result["NextToken"] = encode_token(page.next_offset, filters)
+        items, token = Listing(
+            next_token,
+            max_results,
+            name_contains,
+            creation_time_after,
+            creation_time_before,
+            last_modified_time_after,
+            last_modified_time_before,
+            status_equals,
+            sort_by,
+            sort_order,
+        ).page(self.resources, ctx, KIND)
+        result: dict[str, Any] = {"TrainingJobSummaries": [summary(item) for item in items]}
+        if token is not None:
+            result["NextToken"] = token
         return result
 
     def stop_training_job(self, ctx: RequestContext, training_job_name: str) -> dict[str, Any]:

@@ -18,18 +18,15 @@ from sagebrush.jobs.transform.status import KIND, LIFECYCLE, TERMINAL
 from sagebrush.jobs.transform.status import TransformJobStatus as T
 from sagebrush.services.base import RequestContext
 from sagebrush.services.sagemaker._common import (
+    Listing,
     SageMakerBase,
     arn,
-    decode_token,
-    encode_token,
-    epoch,
     in_use,
     tag_map,
     validation,
 )
-from sagebrush.state.resources import Query, Resource, ResourceExists
+from sagebrush.state.resources import Resource, ResourceExists
 
-_SORT = {"Name": "name", "CreationTime": "created", "Status": "status"}
 MAX_PAYLOAD_MB = 100
 _SUPPORTED_DATA_TYPES = ("S3Prefix", "ManifestFile")
 
@@ -93,37 +90,21 @@ class TransformOperations(SageMakerBase):
         next_token: str | None = None,
         max_results: int | None = None,
     ) -> dict[str, Any]:
-        filters: dict[str, Any] = {
-            "after": epoch(creation_time_after),
-            "before": epoch(creation_time_before),
-            "mafter": epoch(last_modified_time_after),
-            "mbefore": epoch(last_modified_time_before),
-            "name": name_contains,
-            "status": status_equals,
-            "sort": sort_by,
-            "order": sort_order,
-        }
-        offset = decode_token(next_token, filters)
-        page = self.resources.page(
-            Query(
-                kind=KIND,
-                account_id=ctx.account_id,
-                region=ctx.region,
-                name_contains=name_contains,
-                created_after=filters["after"],
-                created_before=filters["before"],
-                modified_after=filters["mafter"],
-                modified_before=filters["mbefore"],
-                statuses=(status_equals,) if status_equals else (),
-                sort_by=_SORT[sort_by or "CreationTime"],
-                descending=(sort_order or "Descending") == "Descending",
-                offset=offset,
-                limit=max_results or 10,
-            )
-        )
-        result: dict[str, Any] = {"TransformJobSummaries": [_summary(j) for j in page.items]}
-        if page.next_offset is not None:
-            result["NextToken"] = encode_token(page.next_offset, filters)
+        items, token = Listing(
+            next_token,
+            max_results,
+            name_contains,
+            creation_time_after,
+            creation_time_before,
+            last_modified_time_after,
+            last_modified_time_before,
+            status_equals,
+            sort_by,
+            sort_order,
+        ).page(self.resources, ctx, KIND)
+        result: dict[str, Any] = {"TransformJobSummaries": [_summary(item) for item in items]}
+        if token is not None:
+            result["NextToken"] = token
         return result
 
     def stop_transform_job(self, ctx: RequestContext, transform_job_name: str) -> dict[str, Any]:
