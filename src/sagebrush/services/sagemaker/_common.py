@@ -34,7 +34,7 @@ _SORT = {"Name": "name", "CreationTime": "created", "Status": "status"}
 
 @dataclass(frozen=True)
 class Listing:
-    """A List* request of a resource with a status (jobs, endpoints), as its members came."""
+    """A List* request's paging, filter and sort members (those an operation lacks stay None)."""
 
     next_token: str | None = None
     max_results: int | None = None

@@ -9,20 +9,14 @@ model or configuration the same way.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from sagebrush.services.base import RequestContext
-from sagebrush.services.sagemaker._common import decode_token, encode_token, epoch
-from sagebrush.state.resources import Query, Resource, ResourceStore
+from sagebrush.state.resources import Resource
 
 # SageMaker names a single-container model's container "primary" in ModelError messages
 # ("Received server error (500) from primary with message ...").
 PRIMARY_HOSTNAME = "primary"
 DEFAULT_VARIANT_WEIGHT = 1.0
-
-_SORT = {"Name": "name", "CreationTime": "created"}
 
 
 def containers_of(model_spec: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -116,50 +110,3 @@ def endpoint_config_summary(config: Resource) -> dict[str, Any]:
         "EndpointConfigArn": config.arn,
         "CreationTime": config.created,
     }
-
-
-# --- List* ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Listing:
-    """ListModels' and ListEndpointConfigs' shared request members."""
-
-    next_token: str | None = None
-    max_results: int | None = None
-    name_contains: str | None = None
-    creation_time_after: datetime | None = None
-    creation_time_before: datetime | None = None
-    sort_by: str | None = None
-    sort_order: str | None = None
-
-
-def list_page(
-    resources: ResourceStore, ctx: RequestContext, kind: str, listing: Listing
-) -> tuple[list[Resource], str | None]:
-    """One page of ``kind`` and the NextToken for the rest (None on the last page)."""
-    after, before = epoch(listing.creation_time_after), epoch(listing.creation_time_before)
-    filters: dict[str, Any] = {
-        "after": after,
-        "before": before,
-        "name": listing.name_contains,
-        "sort": listing.sort_by,
-        "order": listing.sort_order,
-    }
-    offset = decode_token(listing.next_token, filters)
-    page = resources.page(
-        Query(
-            kind=kind,
-            account_id=ctx.account_id,
-            region=ctx.region,
-            name_contains=listing.name_contains,
-            created_after=after,
-            created_before=before,
-            sort_by=_SORT[listing.sort_by or "CreationTime"],
-            descending=(listing.sort_order or "Descending") == "Descending",
-            offset=offset,
-            limit=listing.max_results or 10,
-        )
-    )
-    token = encode_token(page.next_offset, filters) if page.next_offset is not None else None
-    return page.items, token

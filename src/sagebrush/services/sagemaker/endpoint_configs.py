@@ -9,13 +9,11 @@ from datetime import datetime
 from typing import Any
 
 from sagebrush.services.base import RequestContext
-from sagebrush.services.sagemaker._common import SageMakerBase, arn, tag_map, validation
+from sagebrush.services.sagemaker._common import Listing, SageMakerBase, arn, tag_map, validation
 from sagebrush.services.sagemaker._hosting_check import check_endpoint_config
 from sagebrush.services.sagemaker._hosting_view import (
-    Listing,
     describe_endpoint_config,
     endpoint_config_summary,
-    list_page,
 )
 from sagebrush.services.sagemaker.models import KIND as MODEL_KIND
 from sagebrush.state.resources import ResourceExists
@@ -80,16 +78,15 @@ class EndpointConfigOperations(SageMakerBase):
         sort_by: str | None = None,
         sort_order: str | None = None,
     ) -> dict[str, Any]:
-        listing = Listing(
+        configs, token = Listing(
             next_token,
             max_results,
             name_contains,
             creation_time_after,
             creation_time_before,
-            sort_by,
-            sort_order,
-        )
-        configs, token = list_page(self.resources, ctx, KIND, listing)
+            sort_by=sort_by,
+            sort_order=sort_order,
+        ).page(self.resources, ctx, KIND)
         result: dict[str, Any] = {"EndpointConfigs": [endpoint_config_summary(c) for c in configs]}
         if token is not None:
             result["NextToken"] = token

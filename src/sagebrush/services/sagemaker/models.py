@@ -7,12 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from sagebrush.services.base import RequestContext
-from sagebrush.services.sagemaker._common import SageMakerBase, arn, tag_map, validation
+from sagebrush.services.sagemaker._common import Listing, SageMakerBase, arn, tag_map, validation
 from sagebrush.services.sagemaker._hosting_check import check_model
 from sagebrush.services.sagemaker._hosting_view import (
-    Listing,
     describe_model,
-    list_page,
     model_summary,
 )
 from sagebrush.state.resources import ResourceExists
@@ -68,16 +66,15 @@ class ModelOperations(SageMakerBase):
         sort_by: str | None = None,
         sort_order: str | None = None,
     ) -> dict[str, Any]:
-        listing = Listing(
+        models, token = Listing(
             next_token,
             max_results,
             name_contains,
             creation_time_after,
             creation_time_before,
-            sort_by,
-            sort_order,
-        )
-        models, token = list_page(self.resources, ctx, KIND, listing)
+            sort_by=sort_by,
+            sort_order=sort_order,
+        ).page(self.resources, ctx, KIND)
         result: dict[str, Any] = {"Models": [model_summary(m) for m in models]}
         if token is not None:
             result["NextToken"] = token
