@@ -17,6 +17,7 @@ from typing import Any
 from sagebrush.container import isolation
 from sagebrush.container.images import ImageRuntime, resolve_training_image
 from sagebrush.jobs.lifecycle import IllegalTransition, transition
+from sagebrush.jobs.reconcile import ReconcileLoop
 from sagebrush.jobs.training.context import TrainingContext
 from sagebrush.jobs.training.instances_plan import instance_plans
 from sagebrush.jobs.training.run import TrainingRun
@@ -29,41 +30,17 @@ _WAITING = (S.STARTING, S.PENDING)
 _IN_FLIGHT = (S.DOWNLOADING, S.TRAINING, S.UPLOADING)
 
 
-class TrainingController:
+class TrainingController(ReconcileLoop):
     def __init__(self, ctx: TrainingContext, *, interval: float = 0.5) -> None:
+        super().__init__("training-controller", interval)
         self.ctx = ctx
-        self.interval = interval
         self.runs: dict[int, TrainingRun] = {}
         self._ended: set[int] = set()
-        self._wake = threading.Event()
-        self._closing = threading.Event()
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-
-    # --- the loop ----------------------------------------------------------------------------
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="training-controller", daemon=True)
-        self._thread.start()
-
-    def wake(self) -> None:
-        self._wake.set()
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop reconciling. Running instances are left running: the next server adopts them."""
-        self._closing.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _loop(self) -> None:
-        while not self._closing.is_set():
-            try:
-                self.reconcile_once()
-            except Exception:
-                log.exception("training controller")
-            self._wake.wait(self.interval)
-            self._wake.clear()
+        self._stop_loop(timeout)
 
     # --- one step ----------------------------------------------------------------------------
 

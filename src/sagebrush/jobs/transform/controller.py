@@ -13,6 +13,7 @@ import threading
 from typing import Any
 
 from sagebrush.jobs.lifecycle import IllegalTransition, transition
+from sagebrush.jobs.reconcile import ReconcileLoop
 from sagebrush.jobs.transform.context import TransformContext
 from sagebrush.jobs.transform.run import Outcome, TransformRun
 from sagebrush.jobs.transform.status import KIND, LIFECYCLE, TERMINAL
@@ -22,42 +23,21 @@ from sagebrush.state.resources import Resource, ResourceMissing
 log = logging.getLogger(__name__)
 
 
-class TransformController:
+class TransformController(ReconcileLoop):
     def __init__(self, ctx: TransformContext, *, interval: float = 0.5) -> None:
+        super().__init__("transform-controller", interval)
         self.ctx = ctx
-        self.interval = interval
         self.runs: dict[int, TransformRun] = {}
-        self._wake = threading.Event()
-        self._closing = threading.Event()
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="transform-controller", daemon=True)
-        self._thread.start()
-
-    def wake(self) -> None:
-        self._wake.set()
 
     def close(self, timeout: float = 10.0) -> None:
         """Stop every run (their instances with them) and the loop."""
         self._closing.set()
-        self._wake.set()
         for run in list(self.runs.values()):
             run.request_stop()
         for run in list(self.runs.values()):
             run.join(timeout)
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _loop(self) -> None:
-        while not self._closing.is_set():
-            try:
-                self.reconcile_once()
-            except Exception:
-                log.exception("transform reconcile failed")
-            self._wake.wait(self.interval)
-            self._wake.clear()
+        self._stop_loop(timeout)
 
     def reconcile_once(self) -> None:
         for job in self.ctx.store.unfinished(KIND, TERMINAL):
