@@ -105,7 +105,7 @@ class Runtime(ModelRuntime):
         """Dense rows as a float32 array (predicted in place: no DMatrix per request, which
         costs more than the prediction for small requests), sparse rows as a DMatrix."""
         readers: dict[str, Callable[[bytes], Any]] = {
-            CSV: _inference.csv_rows,
+            CSV: lambda b: _inference.csv_rows(b, threads=not self.batch),
             LIBSVM: lambda b: _inference.libsvm_rows(b, self.features),
             RECORDIO_PROTOBUF: _inference.recordio_rows,
             PARQUET: _inference.parquet_rows,
