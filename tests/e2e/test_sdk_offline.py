@@ -105,3 +105,15 @@ def test_the_batch_transform_example_runs(server: Server, tmp_path: Path) -> Non
     assert "batch transform example ok" in proc.stdout
     assert "first lines (id,probability):\n  customer-02000," in proc.stdout
     assert "/examples/transform/output/2024/part-1.csv.out" in proc.stdout
+
+
+@pytest.mark.slow
+def test_the_hyperparameter_tuning_example_runs(server: Server, tmp_path: Path) -> None:
+    example = ROOT / "examples" / "hyperparameter_tuning.py"
+    proc = _fresh_shell(server, tmp_path, f"{sys.executable} {example}")
+    assert "hyperparameter tuning example ok" in proc.stdout
+    assert ": 8 trials" in proc.stdout
+    assert "warm start: best over both tuning jobs: xgb-" in proc.stdout
+    found = proc.stdout.split("best first:\n")[1].splitlines()
+    aucs = [float(line.split("validation:auc=")[1]) for line in found if "validation:auc=" in line]
+    assert aucs and aucs == sorted(aucs, reverse=True) and min(aucs) > 0.97

@@ -12,8 +12,11 @@ import os
 import shlex
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
-from sagebrush.config import DEFAULT_ACCESS_KEY, Settings
+import botocore.session
+
+from sagebrush.config import DEFAULT_ACCESS_KEY, Settings, load_settings
 
 SERVER_FILE = "server.json"
 SDK_CONFIG_FILE = "sagemaker-config.yaml"
@@ -131,3 +134,23 @@ def _write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(text)
     tmp.replace(path)
+
+
+def server_client(home: str | None, service: str) -> tuple[Any, ServerInfo]:
+    """A botocore client of ``service`` for this home's server (the one it recorded, else
+    where one would listen by default), signed with the home's first credentials."""
+    settings = load_settings(home=home)
+    info = read_server(settings.home) or ServerInfo.for_settings(settings, settings.port)
+    key = (
+        DEFAULT_ACCESS_KEY
+        if DEFAULT_ACCESS_KEY in settings.credentials
+        else next(iter(settings.credentials))
+    )
+    client = botocore.session.get_session().create_client(
+        service,
+        endpoint_url=info.url,
+        region_name=info.region,
+        aws_access_key_id=key,
+        aws_secret_access_key=settings.credentials[key],
+    )
+    return client, info

@@ -12,29 +12,14 @@ import time
 from typing import Any
 
 import botocore.exceptions
-import botocore.session
 
-from sagebrush.cli.discovery import ServerInfo, read_server
-from sagebrush.config import DEFAULT_ACCESS_KEY, load_settings
+from sagebrush.cli.discovery import server_client
 
 POLL_SECONDS = 1.0
 
 
 def print_logs(args: argparse.Namespace) -> int:
-    settings = load_settings(home=args.home)
-    info = read_server(settings.home) or ServerInfo.for_settings(settings, settings.port)
-    key = (
-        DEFAULT_ACCESS_KEY
-        if DEFAULT_ACCESS_KEY in settings.credentials
-        else next(iter(settings.credentials))
-    )
-    client = botocore.session.get_session().create_client(
-        "logs",
-        endpoint_url=info.url,
-        region_name=info.region,
-        aws_access_key_id=key,
-        aws_secret_access_key=settings.credentials[key],
-    )
+    client, info = server_client(args.home, "logs")
     tail = _Tail(client, args.group, f"{args.name}/")
     try:
         while True:

@@ -59,11 +59,36 @@ def build_parser() -> argparse.ArgumentParser:
         help="log group (default /aws/sagemaker/TrainingJobs)",
     )
     logs.add_argument("--follow", "-f", action="store_true", help="keep printing new events")
+
+    tuning = commands.add_parser(
+        "tuning", help="a live table of a hyperparameter tuning job's training jobs"
+    )
+    _home_option(tuning)
+    tuning.add_argument("name", help="the hyperparameter tuning job")
+    tuning.add_argument(
+        "--interval",
+        type=_positive_seconds,
+        default=2.0,
+        help="seconds between refreshes (default 2)",
+    )
+    tuning.add_argument(
+        "--once", action="store_true", help="print one snapshot and exit, even while it runs"
+    )
     return parser
 
 
 def _home_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--home", help="data directory (default ~/.local/share/sagebrush)")
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"not a positive number of seconds: {text!r}")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -80,6 +105,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from sagebrush.cli.logs import print_logs
 
         return print_logs(args)
+    if args.command == "tuning":
+        from sagebrush.cli.tuning import watch_tuning
+
+        return watch_tuning(args)
     if args.command == "status":
         from sagebrush.cli.client import print_status
 

@@ -21,6 +21,8 @@ from sagebrush.jobs.training.context import TrainingContext
 from sagebrush.jobs.training.controller import TrainingController
 from sagebrush.jobs.transform.context import TransformContext
 from sagebrush.jobs.transform.controller import TransformController
+from sagebrush.jobs.tuning.context import TuningContext
+from sagebrush.jobs.tuning.controller import TuningController
 from sagebrush.services.base import Runtime
 from sagebrush.services.registry import ProviderRegistry
 from sagebrush.state.db import Database
@@ -53,6 +55,8 @@ def build_runtime(settings: Settings) -> Runtime:
     runtime.training = TrainingController(shared.derive(TrainingContext))
     runtime.endpoints = EndpointController(shared.derive(EndpointContext))
     runtime.transform = TransformController(shared.derive(TransformContext))
+    runtime.tuning = TuningController(shared.derive(TuningContext), runtime.training.wake)
+    runtime.training.listeners.append(runtime.tuning.wake)
     return runtime
 
 
@@ -98,9 +102,13 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> SagebrushA
             runtime.endpoints.start()
         if runtime.transform is not None:
             runtime.transform.start()
+        if runtime.tuning is not None:
+            runtime.tuning.start()
         try:
             yield
         finally:
+            if runtime.tuning is not None:
+                runtime.tuning.close()
             if runtime.transform is not None:
                 runtime.transform.close()
             if runtime.endpoints is not None:

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from sagebrush.jobs.endpoints.controller import EndpointController
     from sagebrush.jobs.training.controller import TrainingController
     from sagebrush.jobs.transform.controller import TransformController
+    from sagebrush.jobs.tuning.controller import TuningController
     from sagebrush.state.db import Database
     from sagebrush.storage import ObjectStore
 
@@ -43,6 +44,7 @@ class Runtime:
     training: TrainingController | None = None
     endpoints: EndpointController | None = None
     transform: TransformController | None = None
+    tuning: TuningController | None = None
     started_at: float = field(default_factory=time.time)
 
 

@@ -319,6 +319,32 @@ class MetricStore:
         result.sort(key=lambda a: (a.timestamp, a.unit))
         return result
 
+    def values(
+        self,
+        account_id: str,
+        region: str,
+        namespace: str,
+        metric_name: str,
+        dims: Dimensions,
+    ) -> list[float]:
+        """Every single value put to one series (any unit), in the order they were put: a
+        training job's objective as its log reported it, epoch after epoch."""
+        canonical = json.dumps([list(pair) for pair in dims])
+        with self._db.session() as session:
+            rows = session.execute(
+                select(DatapointRow.value, MetricRow.dimensions)
+                .join(MetricRow, MetricRow.id == DatapointRow.metric_id)
+                .where(
+                    MetricRow.account_id == account_id,
+                    MetricRow.region == region,
+                    MetricRow.namespace == namespace,
+                    MetricRow.name == metric_name,
+                    DatapointRow.value.is_not(None),
+                )
+                .order_by(DatapointRow.id)
+            ).all()
+        return [float(v) for v, row_dims in rows if row_dims == canonical and v is not None]
+
     def _series_ids(self, account_id: str, region: str, query: StatisticsQuery) -> list[int]:
         canonical = json.dumps([list(pair) for pair in query.dimensions])
         select_ids = select(MetricRow.id, MetricRow.dimensions).where(

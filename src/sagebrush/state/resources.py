@@ -173,6 +173,21 @@ class ResourceStore:
             )
             return [_record(r) for r in rows]
 
+    def all(self, kind: str, account_id: str, region: str) -> list[Resource]:
+        """Every resource of ``kind`` in one account and region, oldest first (for Search,
+        which filters and sorts on whole described records in Python)."""
+        with self._db.session() as s:
+            rows = s.scalars(
+                select(ResourceRow)
+                .where(
+                    ResourceRow.kind == kind,
+                    ResourceRow.account_id == account_id,
+                    ResourceRow.region == region,
+                )
+                .order_by(ResourceRow.created, ResourceRow.id)
+            )
+            return [_record(r) for r in rows]
+
     def page(self, query: Query) -> Page:
         column = {
             "created": ResourceRow.created,
@@ -307,6 +322,22 @@ class ResourceStore:
         with self._db.session() as s:
             rows = s.scalars(select(TagRow).where(TagRow.arn == arn).order_by(TagRow.id))
             return [(r.key, r.value) for r in rows]
+
+    def tags_of(self, arns: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
+        """The tags of many resources, a query per 500 ARNs; an ARN without tags maps to []."""
+        wanted = list(dict.fromkeys(arns))
+        found: dict[str, list[tuple[str, str]]] = {arn: [] for arn in wanted}
+        with self._db.session() as s:
+            # Chunked: SQLite caps the number of bound parameters in one statement.
+            for start in range(0, len(wanted), 500):
+                rows = s.scalars(
+                    select(TagRow)
+                    .where(TagRow.arn.in_(wanted[start : start + 500]))
+                    .order_by(TagRow.id)
+                )
+                for r in rows:
+                    found[r.arn].append((r.key, r.value))
+        return found
 
     def delete_tags(self, arn: str, keys: Iterable[str]) -> None:
         with self._db.session() as s:

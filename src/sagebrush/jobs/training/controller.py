@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from sagebrush.container import isolation
@@ -37,6 +38,9 @@ class TrainingController(ReconcileLoop):
         self.runs: dict[int, TrainingRun] = {}
         self._ended: set[int] = set()
         self._lock = threading.Lock()
+        # Called (from a run's thread) after any job's status moved: a tuning job waits on
+        # its children.
+        self.listeners: list[Callable[[], None]] = []
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop reconciling. Running instances are left running: the next server adopts them."""
@@ -155,6 +159,8 @@ class TrainingController(ReconcileLoop):
             moved = self._transition(current, target, message, **facts)
             if moved is not None:
                 self.wake()  # instances were freed or a step finished: admit the next job
+                for listener in self.listeners:
+                    listener()
                 return moved
         return None
 

@@ -23,6 +23,7 @@ def describe(job: Resource, events: list[Event]) -> dict[str, Any]:
     view: dict[str, Any] = {
         "TrainingJobName": job.name,
         "TrainingJobArn": job.arn,
+        **({"TuningJobArn": spec["TuningJobArn"]} if spec.get("TuningJobArn") else {}),
         "ModelArtifacts": {
             "S3ModelArtifacts": facts.get("model_artifacts") or _model_uri(spec, job.name)
         },

@@ -5,9 +5,11 @@ from __future__ import annotations
 from sagebrush.services.sagemaker.endpoint_configs import EndpointConfigOperations
 from sagebrush.services.sagemaker.endpoints import EndpointOperations
 from sagebrush.services.sagemaker.models import ModelOperations
+from sagebrush.services.sagemaker.search import SearchOperations
 from sagebrush.services.sagemaker.tags import TagOperations
 from sagebrush.services.sagemaker.training import TrainingOperations
 from sagebrush.services.sagemaker.transform import TransformOperations
+from sagebrush.services.sagemaker.tuning import TuningOperations
 
 
 class SageMakerProvider(
@@ -16,6 +18,8 @@ class SageMakerProvider(
     EndpointConfigOperations,
     EndpointOperations,
     TransformOperations,
+    TuningOperations,
     TagOperations,
+    SearchOperations,
 ):
     service = "sagemaker"

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
-from sagebrush.jobs.lifecycle import IllegalTransition, transition
-from sagebrush.jobs.training import status as training_status
 from sagebrush.jobs.training.controller import TrainingController
-from sagebrush.jobs.training.status import KIND, LIFECYCLE
-from sagebrush.jobs.training.status import SecondaryStatus as S
+from sagebrush.jobs.training.status import KIND
+from sagebrush.jobs.training.stopping import StopConflict, request_stop
+from sagebrush.jobs.training.submit import submit
 from sagebrush.services.base import RequestContext
 from sagebrush.services.sagemaker._common import (
     Listing,
@@ -36,20 +34,14 @@ class TrainingOperations(SageMakerBase):
     def create_training_job(self, ctx: RequestContext, **members: Any) -> dict[str, Any]:
         request = self.request_of(ctx, members)
         check_create(ctx, request, self.runtime.settings)
-        name = request["TrainingJobName"]
-        job_arn = arn(ctx, "training-job", name)
-        spec = json.loads(json.dumps(request, default=str))
+        job_arn = arn(ctx, "training-job", request["TrainingJobName"])
         try:
-            self.resources.create(
-                kind=KIND,
+            submit(
+                self.resources,
                 account_id=ctx.account_id,
                 region=ctx.region,
-                name=name,
                 arn=job_arn,
-                spec=spec,
-                status=training_status.TrainingJobStatus.IN_PROGRESS,
-                secondary_status=S.STARTING,
-                message="Launching requested ML instances",
+                request=request,
                 now=self.runtime.clock(),
                 tags=tag_map(request.get("Tags")),
             )
@@ -100,31 +92,18 @@ class TrainingOperations(SageMakerBase):
         return result
 
     def stop_training_job(self, ctx: RequestContext, training_job_name: str) -> dict[str, Any]:
-        for _ in range(5):
-            job = self.resources.find(KIND, ctx.account_id, ctx.region, training_job_name)
-            if job is None:
-                raise not_found()
-            if job.secondary_status == S.STOPPING:
-                return {}
-            if LIFECYCLE.is_final(job.secondary_status):
-                raise validation(
-                    f"The request was rejected because the training job is in status {job.status}."
-                )
-            try:
-                moved = transition(
-                    self.resources,
-                    LIFECYCLE,
-                    job,
-                    S.STOPPING,
-                    "Stopping the training job",
-                    now=self.runtime.clock(),
-                    stop_requested=True,
-                )
-            except IllegalTransition:
-                moved = None
-            if moved is not None:
-                self.training.wake()
-                return {}
-        raise validation(
-            f"Training job {training_job_name} changed while being stopped; try again."
-        )
+        job = self.resources.find(KIND, ctx.account_id, ctx.region, training_job_name)
+        if job is None:
+            raise not_found()
+        try:
+            stopping, job = request_stop(
+                self.resources, job, self.runtime.clock, "Stopping the training job"
+            )
+        except StopConflict as exc:
+            raise validation(str(exc)) from None
+        if not stopping:
+            raise validation(
+                f"The request was rejected because the training job is in status {job.status}."
+            )
+        self.training.wake()
+        return {}

@@ -1,0 +1,1 @@
+"""Hyperparameter tuning jobs: an optimizer over child training jobs (see controller)."""
