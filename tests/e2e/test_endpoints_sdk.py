@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
 import sys
 import tarfile
 from pathlib import Path
@@ -30,8 +29,8 @@ from sklearn.preprocessing import StandardScaler
 
 from sagebrush.testing import Server
 from tests.e2e._endpoints import XGBOOST_IMAGE, tarball
+from tests.e2e._offline import run_offline
 
-OFFLINE = Path(__file__).parent / "offline"
 SKLEARN_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 ARN = "arn:aws:sagemaker:us-east-1:000000000000"
 
@@ -261,19 +260,7 @@ def _run(server: Server, tmp_path: Path, script: str, files: dict[str, str | byt
             (tmp_path / name).write_bytes(content)
         else:
             (tmp_path / name).write_text(content)
-    netlog = tmp_path / "netlog"
-    shell = (
-        f'eval "$({sys.executable} -m sagebrush env --home {server.home})" && '
-        f"export PYTHONPATH={OFFLINE} SAGEBRUSH_TEST_NETLOG={netlog} "
-        f"SAGEMAKER_SUPPRESS_V2_WARNING=1 && {sys.executable} script.py"
-    )
-    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(tmp_path)}
-    proc = subprocess.run(
-        ["bash", "-c", shell], cwd=tmp_path, env=env, capture_output=True, text=True,
-        check=False, timeout=240,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
-    assert not netlog.exists(), "network beyond loopback was used:\n" + netlog.read_text()
+    proc = run_offline(server, tmp_path, f"{sys.executable} script.py", timeout=240)
     line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT "))
     return json.loads(line[len("RESULT ") :])
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from sagebrush.testing import Server
+from tests.e2e._offline import run_offline
 
 ROOT = Path(__file__).resolve().parents[2]
-OFFLINE = Path(__file__).parent / "offline"
 
 SCRIPT = r"""
 import time, boto3, sagemaker
@@ -35,25 +35,7 @@ print(f"OK upload_seconds={elapsed:.4f} role={role}")
 
 
 def _fresh_shell(server: Server, tmp_path: Path, command: str) -> subprocess.CompletedProcess[str]:
-    netlog = tmp_path / "netlog"
-    sagebrush = f"{sys.executable} -m sagebrush"
-    shell = (
-        f'eval "$({sagebrush} env --home {server.home})" && '
-        f"export PYTHONPATH={OFFLINE} SAGEBRUSH_TEST_NETLOG={netlog} && {command}"
-    )
-    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(tmp_path)}
-    proc = subprocess.run(
-        ["bash", "-c", shell],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert not netlog.exists(), "network beyond loopback was used:\n" + netlog.read_text()
-    return proc
+    return run_offline(server, tmp_path, command)
 
 
 def test_sdk_session_works_offline_after_env(server: Server, tmp_path: Path) -> None:

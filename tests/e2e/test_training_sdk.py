@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import zipfile
 from pathlib import Path
@@ -10,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from sagebrush.testing import Server
-
-OFFLINE = Path(__file__).parent / "offline"
+from tests.e2e._offline import run_offline
 
 TRAIN_PY = r"""
 import argparse, json, os, sys
@@ -118,24 +116,7 @@ def test_sklearn_script_mode_fit_attach_and_analytics(server: Server, tmp_path: 
     # layered on the server's environment (numpy, scikit-learn come from there).
     (src / "requirements.txt").write_text(f"scikit-learn\n{_wheel(tmp_path)}\n")
     (tmp_path / "fit.py").write_text(SDK_SCRIPT)
-    netlog = tmp_path / "netlog"
-    shell = (
-        f'eval "$({sys.executable} -m sagebrush env --home {server.home})" && '
-        f"export PYTHONPATH={OFFLINE} SAGEBRUSH_TEST_NETLOG={netlog} && "
-        f"{sys.executable} fit.py"
-    )
-    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(tmp_path)}
-    proc = subprocess.run(
-        ["bash", "-c", shell],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    proc = run_offline(server, tmp_path, f"{sys.executable} fit.py")
     assert "OK" in proc.stdout
     # fit(logs=True) streamed the job's own output.
     assert "validation:accuracy=" in proc.stdout
-    assert not netlog.exists(), netlog.read_text()

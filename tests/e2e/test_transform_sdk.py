@@ -26,11 +26,9 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
 import sys
 import tarfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -38,8 +36,8 @@ import pytest
 import xgboost
 
 from sagebrush.testing import Server
+from tests.e2e._offline import run_offline
 
-OFFLINE = Path(__file__).parent / "offline"
 ROWS = 100_000
 
 SCRIPT = r"""
@@ -142,19 +140,7 @@ def result(
     }
     for name, content in files.items():
         (work / name).write_text(content)
-    netlog = work / "netlog"
-    shell = (
-        f'eval "$({sys.executable} -m sagebrush env --home {server.home})" && '
-        f"export PYTHONPATH={OFFLINE} SAGEBRUSH_TEST_NETLOG={netlog} "
-        f"SAGEMAKER_SUPPRESS_V2_WARNING=1 && {sys.executable} script.py"
-    )
-    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(work)}
-    proc = subprocess.run(
-        ["bash", "-c", shell], cwd=work, env=env, capture_output=True, text=True,
-        check=False, timeout=240,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
-    assert not netlog.exists(), "network beyond loopback was used:\n" + netlog.read_text()
+    proc = run_offline(server, work, f"{sys.executable} script.py", timeout=240)
     line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT "))
     yield json.loads(line[len("RESULT ") :])
 

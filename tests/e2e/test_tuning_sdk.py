@@ -4,15 +4,13 @@ attach, best_estimator, a warm start with 6 more jobs, and the Random strategy."
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from sagebrush.testing import Server
-
-OFFLINE = Path(__file__).parent / "offline"
+from tests.e2e._offline import run_offline
 
 SDK_SCRIPT = r"""
 import os
@@ -109,22 +107,5 @@ print("OK", auc)
 @pytest.mark.slow
 def test_hyperparameter_tuner_over_builtin_xgboost(server: Server, tmp_path: Path) -> None:
     (tmp_path / "tune.py").write_text(SDK_SCRIPT)
-    netlog = tmp_path / "netlog"
-    shell = (
-        f'eval "$({sys.executable} -m sagebrush env --home {server.home})" && '
-        f"export PYTHONPATH={OFFLINE} SAGEBRUSH_TEST_NETLOG={netlog} && "
-        f"{sys.executable} tune.py"
-    )
-    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(tmp_path)}
-    proc = subprocess.run(
-        ["bash", "-c", shell],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    proc = run_offline(server, tmp_path, f"{sys.executable} tune.py", timeout=600)
     assert "OK" in proc.stdout
-    assert not netlog.exists(), netlog.read_text()

@@ -12,7 +12,7 @@ Strategies map to optuna's samplers and pruners:
 
 ``TrainingJobEarlyStoppingType`` ``Auto`` adds the median rule: a child whose objective at
 an epoch is worse than the median of the completed children's at that epoch is stopped
-(optuna's MedianPruner, after three completed children and one epoch).
+(optuna's MedianPruner, after three completed children, from the second epoch).
 
 The study lives in memory and is rebuilt from the children when the server starts: the
 children (their tuned hyperparameters, objective values and intermediate values, all in
@@ -83,7 +83,7 @@ class Tuner:
         if self.strategy == "Grid":
             definition = self.definitions[0]
             space = {r.name: list(r.values) for r in definition.ranges}
-            return optuna.samplers.GridSampler(space, seed=seed)
+            return _GridSampler(space, seed=seed)
         return optuna.samplers.TPESampler(
             seed=seed,
             multivariate=True,
@@ -102,7 +102,7 @@ class Tuner:
             )
         if config.get("TrainingJobEarlyStoppingType") == "Auto":
             return optuna.pruners.MedianPruner(
-                n_startup_trials=MEDIAN_STARTUP_TRIALS, n_warmup_steps=1
+                n_startup_trials=MEDIAN_STARTUP_TRIALS, n_warmup_steps=2
             )
         return optuna.pruners.NopPruner()
 
@@ -232,6 +232,21 @@ class Tuner:
         for r in definition.ranges:
             out[definition.param(r.name, self.multiple)] = r.distribution()
         return out
+
+
+class _GridSampler(optuna.samplers.GridSampler):
+    """Optuna's grid, minus its ``study.stop()`` once every point is visited: that works
+    only inside ``study.optimize``, and here the controller knows the number of
+    combinations (MaxNumberOfTrainingJobs) and stops asking."""
+
+    def after_trial(
+        self,
+        study: optuna.Study,
+        trial: optuna.trial.FrozenTrial,
+        state: TrialState,
+        values: Sequence[float] | None,
+    ) -> None:
+        return
 
 
 def _suggest(trial: optuna.trial.Trial, name: str, dist: BaseDistribution) -> Any:

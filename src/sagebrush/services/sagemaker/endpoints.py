@@ -75,7 +75,7 @@ class EndpointOperations(SageMakerBase):
         return {"EndpointArn": endpoint_arn}
 
     def describe_endpoint(self, ctx: RequestContext, endpoint_name: str) -> dict[str, Any]:
-        return _describe(self._endpoint(ctx, endpoint_name))
+        return endpoint_view(self._endpoint(ctx, endpoint_name))
 
     def list_endpoints(
         self,
@@ -264,7 +264,7 @@ def _check_deployment(deployment: dict[str, Any] | None) -> None:
             )
 
 
-def _describe(endpoint: Resource) -> dict[str, Any]:
+def endpoint_view(endpoint: Resource) -> dict[str, Any]:
     spec, facts = endpoint.spec, endpoint.facts
     snapshot = facts.get("snapshot") or spec["Snapshot"]
     config = snapshot["Config"]

@@ -36,9 +36,9 @@ from sagebrush.services.sagemaker._search_expr import (
     resolve,
     sort_order,
 )
-from sagebrush.services.sagemaker.endpoints import _describe as describe_endpoint
+from sagebrush.services.sagemaker.endpoints import endpoint_view
 from sagebrush.services.sagemaker.models import KIND as MODEL_KIND
-from sagebrush.services.sagemaker.transform import _describe as describe_transform_job
+from sagebrush.services.sagemaker.transform import transform_job_view
 from sagebrush.state.resources import Resource, ResourceStore
 
 
@@ -146,7 +146,7 @@ class SearchOperations(SageMakerBase):
                 job, store.events(job.id) if history else []
             ),
             "HyperParameterTuningJob": lambda job: _tuning_view.describe(store, job),
-            "Endpoint": describe_endpoint,
+            "Endpoint": endpoint_view,
             "Model": _model_describer(store, ctx),
         }[resource]
         found = []
@@ -195,7 +195,7 @@ def _model_describer(
             "Endpoints": serving.get(model.name, []),
         }
         if model.name in latest:
-            record["LastBatchTransformJob"] = describe_transform_job(latest[model.name])
+            record["LastBatchTransformJob"] = transform_job_view(latest[model.name])
         return record
 
     return describe

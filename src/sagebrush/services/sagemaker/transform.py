@@ -73,7 +73,7 @@ class TransformOperations(SageMakerBase):
     def describe_transform_job(
         self, ctx: RequestContext, transform_job_name: str
     ) -> dict[str, Any]:
-        return _describe(self._job(ctx, transform_job_name))
+        return transform_job_view(self._job(ctx, transform_job_name))
 
     def list_transform_jobs(
         self,
@@ -181,7 +181,7 @@ def _check(request: dict[str, Any]) -> None:
         raise validation(str(exc)) from None
 
 
-def _describe(job: Resource) -> dict[str, Any]:
+def transform_job_view(job: Resource) -> dict[str, Any]:
     spec = job.spec
     view: dict[str, Any] = {
         "TransformJobName": job.name,
