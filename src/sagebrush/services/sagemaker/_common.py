@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -46,6 +46,12 @@ class Listing:
     status_equals: str | None = None
     sort_by: str | None = None
     sort_order: str | None = None
+
+    @classmethod
+    def of(cls, members: dict[str, Any]) -> Listing:
+        """From a List* request's members (snake_case); those it does not page, filter or
+        sort by (ListTrainingJobs' WarmPoolStatusEquals...) are not applied."""
+        return cls(**{f.name: members.get(f.name) for f in fields(cls)})
 
     def page(
         self, resources: ResourceStore, ctx: RequestContext, kind: str

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from sagebrush.services.base import RequestContext
@@ -66,27 +65,8 @@ class EndpointConfigOperations(SageMakerBase):
             raise _missing(ctx, endpoint_config_name)
         return describe_endpoint_config(config)
 
-    def list_endpoint_configs(
-        self,
-        ctx: RequestContext,
-        *,
-        next_token: str | None = None,
-        max_results: int | None = None,
-        name_contains: str | None = None,
-        creation_time_after: datetime | None = None,
-        creation_time_before: datetime | None = None,
-        sort_by: str | None = None,
-        sort_order: str | None = None,
-    ) -> dict[str, Any]:
-        configs, token = Listing(
-            next_token,
-            max_results,
-            name_contains,
-            creation_time_after,
-            creation_time_before,
-            sort_by=sort_by,
-            sort_order=sort_order,
-        ).page(self.resources, ctx, KIND)
+    def list_endpoint_configs(self, ctx: RequestContext, **members: Any) -> dict[str, Any]:
+        configs, token = Listing.of(members).page(self.resources, ctx, KIND)
         result: dict[str, Any] = {"EndpointConfigs": [endpoint_config_summary(c) for c in configs]}
         if token is not None:
             result["NextToken"] = token

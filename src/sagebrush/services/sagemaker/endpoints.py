@@ -9,7 +9,6 @@ status; the endpoint controller does the work and reports in the record's facts.
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
 from sagebrush.jobs.endpoints.controller import EndpointController
@@ -77,33 +76,8 @@ class EndpointOperations(SageMakerBase):
     def describe_endpoint(self, ctx: RequestContext, endpoint_name: str) -> dict[str, Any]:
         return endpoint_view(self._endpoint(ctx, endpoint_name))
 
-    def list_endpoints(
-        self,
-        ctx: RequestContext,
-        *,
-        sort_by: str | None = None,
-        sort_order: str | None = None,
-        next_token: str | None = None,
-        max_results: int | None = None,
-        name_contains: str | None = None,
-        creation_time_before: datetime | None = None,
-        creation_time_after: datetime | None = None,
-        last_modified_time_before: datetime | None = None,
-        last_modified_time_after: datetime | None = None,
-        status_equals: str | None = None,
-    ) -> dict[str, Any]:
-        items, token = Listing(
-            next_token,
-            max_results,
-            name_contains,
-            creation_time_after,
-            creation_time_before,
-            last_modified_time_after,
-            last_modified_time_before,
-            status_equals,
-            sort_by,
-            sort_order,
-        ).page(self.resources, ctx, KIND)
+    def list_endpoints(self, ctx: RequestContext, **members: Any) -> dict[str, Any]:
+        items, token = Listing.of(members).page(self.resources, ctx, KIND)
         result: dict[str, Any] = {
             "Endpoints": [
                 {

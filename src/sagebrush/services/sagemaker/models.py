@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
 from sagebrush.services.base import RequestContext
@@ -54,27 +53,8 @@ class ModelOperations(SageMakerBase):
             raise _missing(ctx, model_name)
         return describe_model(model)
 
-    def list_models(
-        self,
-        ctx: RequestContext,
-        *,
-        next_token: str | None = None,
-        max_results: int | None = None,
-        name_contains: str | None = None,
-        creation_time_after: datetime | None = None,
-        creation_time_before: datetime | None = None,
-        sort_by: str | None = None,
-        sort_order: str | None = None,
-    ) -> dict[str, Any]:
-        models, token = Listing(
-            next_token,
-            max_results,
-            name_contains,
-            creation_time_after,
-            creation_time_before,
-            sort_by=sort_by,
-            sort_order=sort_order,
-        ).page(self.resources, ctx, KIND)
+    def list_models(self, ctx: RequestContext, **members: Any) -> dict[str, Any]:
+        models, token = Listing.of(members).page(self.resources, ctx, KIND)
         result: dict[str, Any] = {"Models": [model_summary(m) for m in models]}
         if token is not None:
             result["NextToken"] = token

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sagebrush.jobs.training.controller import TrainingController
@@ -59,33 +58,8 @@ class TrainingOperations(SageMakerBase):
             raise not_found()
         return describe(job, self.resources.events(job.id))
 
-    def list_training_jobs(
-        self,
-        ctx: RequestContext,
-        *,
-        creation_time_after: datetime | None = None,
-        creation_time_before: datetime | None = None,
-        last_modified_time_after: datetime | None = None,
-        last_modified_time_before: datetime | None = None,
-        name_contains: str | None = None,
-        status_equals: str | None = None,
-        sort_by: str | None = None,
-        sort_order: str | None = None,
-        next_token: str | None = None,
-        max_results: int | None = None,
-    ) -> dict[str, Any]:
-        items, token = Listing(
-            next_token,
-            max_results,
-            name_contains,
-            creation_time_after,
-            creation_time_before,
-            last_modified_time_after,
-            last_modified_time_before,
-            status_equals,
-            sort_by,
-            sort_order,
-        ).page(self.resources, ctx, KIND)
+    def list_training_jobs(self, ctx: RequestContext, **members: Any) -> dict[str, Any]:
+        items, token = Listing.of(members).page(self.resources, ctx, KIND)
         result: dict[str, Any] = {"TrainingJobSummaries": [summary(item) for item in items]}
         if token is not None:
             result["NextToken"] = token

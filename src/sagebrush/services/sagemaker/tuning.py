@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-from datetime import datetime
 from typing import Any
 
 from sagebrush.aws.errors import AwsError
@@ -80,32 +79,9 @@ class TuningOperations(SageMakerBase):
         return describe(self.resources, self._tuning_job(ctx, hyper_parameter_tuning_job_name))
 
     def list_hyper_parameter_tuning_jobs(
-        self,
-        ctx: RequestContext,
-        *,
-        next_token: str | None = None,
-        max_results: int | None = None,
-        sort_by: str | None = None,
-        sort_order: str | None = None,
-        name_contains: str | None = None,
-        creation_time_after: datetime | None = None,
-        creation_time_before: datetime | None = None,
-        last_modified_time_after: datetime | None = None,
-        last_modified_time_before: datetime | None = None,
-        status_equals: str | None = None,
+        self, ctx: RequestContext, **members: Any
     ) -> dict[str, Any]:
-        items, token = Listing(
-            next_token,
-            max_results,
-            name_contains,
-            creation_time_after,
-            creation_time_before,
-            last_modified_time_after,
-            last_modified_time_before,
-            status_equals,
-            sort_by,
-            sort_order,
-        ).page(self.resources, ctx, KIND)
+        items, token = Listing.of(members).page(self.resources, ctx, KIND)
         result: dict[str, Any] = {
             "HyperParameterTuningJobSummaries": [summary(self.resources, j) for j in items]
         }
