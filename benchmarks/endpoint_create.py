@@ -17,17 +17,16 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import io
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from endpoint_throughput import IMAGE, ROLE, free_port, train
+from _xgb_model import register, train
+from endpoint_throughput import free_port
 
 POLL = 0.02
 
@@ -73,17 +72,8 @@ def main() -> None:
 
 
 def prepare(server: Any, model_file: Path) -> None:
-    s3, sm = server.client("s3"), server.client("sagemaker")
-    archive = io.BytesIO()
-    with tarfile.open(fileobj=archive, mode="w:gz") as tar:
-        tar.add(model_file, "xgboost-model")
-    s3.create_bucket(Bucket="bench")
-    s3.put_object(Bucket="bench", Key="xgb/model.tar.gz", Body=archive.getvalue())
-    sm.create_model(
-        ModelName="bench",
-        PrimaryContainer={"Image": IMAGE, "ModelDataUrl": "s3://bench/xgb/model.tar.gz"},
-        ExecutionRoleArn=ROLE,
-    )
+    register(server, model_file)
+    sm = server.client("sagemaker")
     variant = {
         "VariantName": "AllTraffic",
         "ModelName": "bench",

@@ -30,14 +30,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import http.client
-import io
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 import venv
@@ -49,12 +47,10 @@ from typing import Any
 import numpy as np
 import xgboost as xgb
 from _loadgen import Result, Target, run
+from _xgb_model import FEATURES, register, train
 
 HERE = Path(__file__).resolve().parent
 MLFLOW_VENV = HERE.parent / ".venv-mlflow"
-IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
-ROLE = "arn:aws:iam::000000000000:role/SagebrushExecutionRole"
-FEATURES = 30
 CSV = (("Content-Type", "text/csv"),)
 SAVE_MLFLOW = """
 import sys, mlflow.xgboost, xgboost
@@ -105,20 +101,6 @@ def main() -> None:
     report(results, args.clients)
 
 
-def train(root: Path) -> Path:
-    rng = np.random.default_rng(0)
-    X = rng.standard_normal((2000, FEATURES), dtype=np.float32)
-    weights = rng.standard_normal(FEATURES).astype(np.float32)
-    y = (X @ weights + rng.standard_normal(2000, dtype=np.float32) > 0).astype(np.float32)
-    params = {"objective": "binary:logistic", "max_depth": 6}
-    booster = xgb.train(params, xgb.DMatrix(X, label=y), num_boost_round=100)
-    path = root / "model" / "xgboost-model"
-    path.parent.mkdir()
-    # Raw UBJSON bytes: the file name SageMaker wants has no suffix to tell xgboost the format.
-    path.write_bytes(booster.save_raw("ubj"))
-    return path
-
-
 @dataclass(frozen=True)
 class Workload:
     model_file: Path
@@ -140,17 +122,8 @@ def sagebrush(root: Path, work: Workload) -> Iterator[tuple[Target, list[bytes]]
 
     server = start_server(root / "home")
     try:
-        s3, sm = server.client("s3"), server.client("sagemaker")
-        archive = io.BytesIO()
-        with tarfile.open(fileobj=archive, mode="w:gz") as tar:
-            tar.add(work.model_file, "xgboost-model")
-        s3.create_bucket(Bucket="bench")
-        s3.put_object(Bucket="bench", Key="xgb/model.tar.gz", Body=archive.getvalue())
-        sm.create_model(
-            ModelName="bench",
-            PrimaryContainer={"Image": IMAGE, "ModelDataUrl": "s3://bench/xgb/model.tar.gz"},
-            ExecutionRoleArn=ROLE,
-        )
+        register(server, work.model_file)
+        sm = server.client("sagemaker")
         sm.create_endpoint_config(
             EndpointConfigName="bench",
             ProductionVariants=[

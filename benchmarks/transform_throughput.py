@@ -38,12 +38,10 @@ in every job, so the job's processing alone is compared with it too.
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from collections.abc import Callable
@@ -55,12 +53,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import xgboost as xgb
+from _xgb_model import FEATURES, register, train
 
 from sagebrush.testing import Server, start_server
 
-IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
-ROLE = "arn:aws:iam::000000000000:role/SagebrushExecutionRole"
-FEATURES = 30
 SAMPLE = 2000  # rows per file checked against inplace_predict on their own text
 # The baseline as one would write it. Run as a script and exec'd here: the same code.
 PREDICT = """
@@ -124,7 +120,7 @@ def main() -> None:
             f"{time.perf_counter() - begin:.1f} s",
             flush=True,
         )
-        model_file = train(root)
+        model_file = train(root, seed=1)
         booster = xgb.Booster(model_file=bytearray(model_file.read_bytes()))
         predict = compiled_baseline()
         out = root / "baseline-out"
@@ -178,20 +174,6 @@ def write_inputs(directory: Path, rows: int, files: int) -> list[Path]:
     return paths
 
 
-def train(root: Path) -> Path:
-    rng = np.random.default_rng(1)
-    X = rng.standard_normal((2000, FEATURES), dtype=np.float32)
-    weights = rng.standard_normal(FEATURES).astype(np.float32)
-    y = (X @ weights + rng.standard_normal(2000, dtype=np.float32) > 0).astype(np.float32)
-    params = {"objective": "binary:logistic", "max_depth": 6}
-    booster = xgb.train(params, xgb.DMatrix(X, label=y), num_boost_round=100)
-    path = root / "model" / "xgboost-model"
-    path.parent.mkdir()
-    # Raw UBJSON bytes: the file name SageMaker wants has no suffix to tell xgboost the format.
-    path.write_bytes(booster.save_raw("ubj"))
-    return path
-
-
 def compiled_baseline() -> Predict:
     namespace: dict[str, Any] = {}
     exec(PREDICT, namespace)
@@ -209,17 +191,8 @@ def baseline_script(root: Path, model_file: Path, files: list[Path]) -> float:
 
 
 def upload(server: Server, model_file: Path, files: list[Path]) -> None:
-    s3, sm = server.client("s3"), server.client("sagemaker")
-    s3.create_bucket(Bucket="bench")
-    archive = io.BytesIO()
-    with tarfile.open(fileobj=archive, mode="w:gz") as tar:
-        tar.add(model_file, "xgboost-model")
-    s3.put_object(Bucket="bench", Key="xgb/model.tar.gz", Body=archive.getvalue())
-    sm.create_model(
-        ModelName="bench",
-        PrimaryContainer={"Image": IMAGE, "ModelDataUrl": "s3://bench/xgb/model.tar.gz"},
-        ExecutionRoleArn=ROLE,
-    )
+    register(server, model_file)
+    s3 = server.client("s3")
     begin = time.perf_counter()
     for path in files:
         s3.upload_file(str(path), "bench", f"input/{path.name}")

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from sagebrush.testing import Server
-
-OFFLINE = Path(__file__).parent / "offline"
+from tests.e2e._offline import run_offline
 
 DDP_PY = r"""
 import os
@@ -77,19 +75,5 @@ def test_pytorch_ddp_two_instances_two_processes_each(server: Server, tmp_path: 
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "ddp.py").write_text(DDP_PY)
     (tmp_path / "fit.py").write_text(SDK_SCRIPT)
-    shell = (
-        f'eval "$({sys.executable} -m sagebrush env --home {server.home})" && '
-        f"export PYTHONPATH={OFFLINE} && {sys.executable} fit.py"
-    )
-    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(tmp_path)}
-    proc = subprocess.run(
-        ["bash", "-c", shell],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    proc = run_offline(server, tmp_path, f"{sys.executable} fit.py")
     assert "OK" in proc.stdout

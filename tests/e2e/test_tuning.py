@@ -300,6 +300,9 @@ def test_hyperband_prunes_by_epochs(srv: Server) -> None:
         "MinResource": 1
     }
     assert sum(job["TrainingJobStatusCounters"].values()) == 6
+    # Hyperband stopped the children it gave up on before their last epoch.
+    stopped = [c for c in _children(sm, name) if c["TrainingJobStatus"] == "Stopped"]
+    assert stopped and job["TrainingJobStatusCounters"]["Stopped"] == len(stopped)
     no_epochs = _definition()
     del no_epochs["StaticHyperParameters"]["epochs"]
     with pytest.raises(ClientError) as err:

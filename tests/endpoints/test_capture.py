@@ -8,9 +8,7 @@ import json
 import logging
 import random
 import re
-import shutil
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -36,24 +34,6 @@ REQUEST: dict[str, Any] = {
         "JsonContentTypes": ["application/json"],
     },
 }
-
-
-@pytest.fixture(scope="module")
-def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One migrated database per module, copied for each test (migrating is the slow part)."""
-    path = tmp_path_factory.mktemp("template") / "meta.db"
-    database = Database(f"sqlite:///{path}")
-    database.migrate()
-    database.dispose()
-    return path
-
-
-@pytest.fixture
-def db(tmp_path: Path, migrated: Path) -> Iterator[Database]:
-    shutil.copyfile(migrated, tmp_path / "meta.db")
-    database = Database(f"sqlite:///{tmp_path / 'meta.db'}")
-    yield database
-    database.dispose()
 
 
 @pytest.fixture

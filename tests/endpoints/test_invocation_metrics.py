@@ -5,9 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import random
-import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,24 +24,6 @@ from sagebrush.state.metrics import (
 ACCOUNT, REGION = "123456789012", "us-east-1"
 T0 = 1_700_000_040  # a whole minute
 VARIANT = (("EndpointName", "ep"), ("VariantName", "AllTraffic"))
-
-
-@pytest.fixture(scope="module")
-def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One migrated database per module, copied for each test (migrating is the slow part)."""
-    path = tmp_path_factory.mktemp("template") / "metrics.db"
-    database = Database(f"sqlite:///{path}")
-    database.migrate()
-    database.dispose()
-    return path
-
-
-@pytest.fixture
-def db(tmp_path: Path, migrated: Path) -> Iterator[Database]:
-    shutil.copyfile(migrated, tmp_path / "metrics.db")
-    database = Database(f"sqlite:///{tmp_path / 'metrics.db'}")
-    yield database
-    database.dispose()
 
 
 @pytest.fixture

@@ -241,3 +241,18 @@ def test_migration_creates_the_declared_tables(tmp_path: Path) -> None:
     database.dispose()
     ours = [d for d in diff if "cw_" in repr(d)]
     assert ours == []
+
+
+def test_a_series_values_come_back_in_the_order_they_were_put(store: MetricStore) -> None:
+    job = (("TrainingJobName", "a"),)
+    put(store, Datapoint("loss", T0 + 5, value=0.9, dimensions=job))
+    put(
+        store,
+        Datapoint("loss", T0, value=0.7, dimensions=job),  # an earlier timestamp, put later
+        Datapoint("loss", T0, value=5.0, dimensions=(("TrainingJobName", "b"),)),
+        Datapoint("acc", T0, value=0.1, dimensions=job),
+        Datapoint("loss", T0, value=0.5, dimensions=job, unit="Percent"),
+    )
+    assert store.values(ACCOUNT, REGION, NS, "loss", job) == [0.9, 0.7, 0.5]
+    assert store.values(ACCOUNT, REGION, NS, "loss", (("TrainingJobName", "c"),)) == []
+    assert store.values("000000000000", REGION, NS, "loss", job) == []

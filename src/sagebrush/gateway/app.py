@@ -96,25 +96,13 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> SagebrushA
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         log.info("sagebrush ready: home=%s db=%s", settings.home, runtime.db.engine.url)
-        if runtime.training is not None:
-            runtime.training.start()
-        if runtime.endpoints is not None:
-            runtime.endpoints.start()
-        if runtime.transform is not None:
-            runtime.transform.start()
-        if runtime.tuning is not None:
-            runtime.tuning.start()
+        for controller in runtime.controllers():
+            controller.start()
         try:
             yield
         finally:
-            if runtime.tuning is not None:
-                runtime.tuning.close()
-            if runtime.transform is not None:
-                runtime.transform.close()
-            if runtime.endpoints is not None:
-                runtime.endpoints.close()
-            if runtime.training is not None:
-                runtime.training.close()
+            for controller in reversed(runtime.controllers()):
+                controller.close()
             runtime.db.dispose()
 
     app = Starlette(

@@ -7,11 +7,14 @@ persists and appends an event; nothing else assigns a status.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sagebrush.state.resources import Resource, ResourceStore
+from sagebrush.state.resources import Resource, ResourceMissing, ResourceStore
+
+log = logging.getLogger(__name__)
 
 
 class IllegalTransition(Exception):
@@ -68,3 +71,43 @@ def transition(
         ended=now if final else None,
         event=True,
     )
+
+
+def transition_latest(
+    store: ResourceStore,
+    lifecycle: Lifecycle,
+    resource_id: int,
+    to: str,
+    message: str,
+    *,
+    clock: Callable[[], float],
+    facts: Mapping[str, Any] | None = None,
+    skip: Callable[[Resource], bool] = lambda _: False,
+    attempts: int = 20,
+) -> Resource | None:
+    """Move the resource as it stands now, re-reading it while other writers win.
+
+    None when it is gone, when ``skip`` says to leave it as it is, when its lifecycle
+    forbids the move from its current status (logged), or when it never settles.
+    """
+    for _ in range(attempts):
+        try:
+            current = store.get_id(resource_id)
+        except ResourceMissing:
+            return None
+        if skip(current):
+            return None
+        try:
+            moved = transition(store, lifecycle, current, to, message, now=clock(), facts=facts)
+        except IllegalTransition:
+            log.warning(
+                "%s %s: %s -> %s refused",
+                lifecycle.kind,
+                current.name,
+                current.secondary_status,
+                to,
+            )
+            return None
+        if moved is not None:
+            return moved
+    return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from sagebrush.aws.http import HttpRequest
 from sagebrush.aws.models import ServiceCatalog
@@ -46,6 +46,18 @@ class Runtime:
     transform: TransformController | None = None
     tuning: TuningController | None = None
     started_at: float = field(default_factory=time.time)
+
+    def controllers(self) -> list[Controller]:
+        """The job controllers there are, in the order they start (they close in reverse:
+        tuning first, so it creates no child while training closes)."""
+        found = (self.training, self.endpoints, self.transform, self.tuning)
+        return [c for c in found if c is not None]
+
+
+class Controller(Protocol):
+    def start(self) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class Provider:

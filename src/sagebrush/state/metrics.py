@@ -331,19 +331,25 @@ class MetricStore:
         training job's objective as its log reported it, epoch after epoch."""
         canonical = json.dumps([list(pair) for pair in dims])
         with self._db.session() as session:
-            rows = session.execute(
-                select(DatapointRow.value, MetricRow.dimensions)
-                .join(MetricRow, MetricRow.id == DatapointRow.metric_id)
-                .where(
+            # The series first (one row per unit), then their datapoints by the indexed id:
+            # not every datapoint of the metric name across all jobs.
+            ids = session.scalars(
+                select(MetricRow.id).where(
                     MetricRow.account_id == account_id,
                     MetricRow.region == region,
                     MetricRow.namespace == namespace,
                     MetricRow.name == metric_name,
-                    DatapointRow.value.is_not(None),
+                    MetricRow.dimensions == canonical,
                 )
+            ).all()
+            if not ids:
+                return []
+            values = session.scalars(
+                select(DatapointRow.value)
+                .where(DatapointRow.metric_id.in_(ids), DatapointRow.value.is_not(None))
                 .order_by(DatapointRow.id)
             ).all()
-        return [float(v) for v, row_dims in rows if row_dims == canonical and v is not None]
+        return [float(v) for v in values if v is not None]
 
     def _series_ids(self, account_id: str, region: str, query: StatisticsQuery) -> list[int]:
         canonical = json.dumps([list(pair) for pair in query.dimensions])

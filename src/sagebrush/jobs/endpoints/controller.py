@@ -38,7 +38,7 @@ from sagebrush.jobs.endpoints.router import Router
 from sagebrush.jobs.endpoints.serving import StagingError
 from sagebrush.jobs.endpoints.status import KIND, LIFECYCLE
 from sagebrush.jobs.endpoints.status import EndpointStatus as E
-from sagebrush.jobs.lifecycle import IllegalTransition, transition
+from sagebrush.jobs.lifecycle import transition_latest
 from sagebrush.jobs.training.logpump import LogPump
 from sagebrush.state.resources import Resource, ResourceMissing
 
@@ -494,29 +494,17 @@ class EndpointController:
             self.ctx.store.change(resource_id, now=self.ctx.clock(), facts=facts)
 
     def _move(self, record: Resource, to: E, message: str, **facts: Any) -> bool:
-        for _ in range(20):
-            try:
-                current = self.ctx.store.get_id(record.id)
-            except ResourceMissing:
-                return False
-            if current.status == E.DELETING:
-                return False
-            try:
-                moved = transition(
-                    self.ctx.store,
-                    LIFECYCLE,
-                    current,
-                    to,
-                    message,
-                    now=self.ctx.clock(),
-                    facts=facts,
-                )
-            except IllegalTransition:
-                log.warning("endpoint %s: %s -> %s refused", record.name, current.status, to)
-                return False
-            if moved is not None:
-                return True
-        return False
+        moved = transition_latest(
+            self.ctx.store,
+            LIFECYCLE,
+            record.id,
+            to,
+            message,
+            clock=self.ctx.clock,
+            facts=facts,
+            skip=lambda current: current.status == E.DELETING,
+        )
+        return moved is not None
 
     def _aborted(self, resource_id: int) -> Callable[[], bool]:
         """For a launch: whether to give up (the server stops, the endpoint is deleted)."""

@@ -12,13 +12,13 @@ import logging
 import threading
 from typing import Any
 
-from sagebrush.jobs.lifecycle import IllegalTransition, transition
+from sagebrush.jobs.lifecycle import transition_latest
 from sagebrush.jobs.reconcile import ReconcileLoop
 from sagebrush.jobs.transform.context import TransformContext
 from sagebrush.jobs.transform.run import Outcome, TransformRun
 from sagebrush.jobs.transform.status import KIND, LIFECYCLE, TERMINAL
 from sagebrush.jobs.transform.status import TransformJobStatus as T
-from sagebrush.state.resources import Resource, ResourceMissing
+from sagebrush.state.resources import Resource
 
 log = logging.getLogger(__name__)
 
@@ -83,25 +83,13 @@ class TransformController(ReconcileLoop):
         facts: dict[str, Any] = dict(outcome.facts or {})
         if outcome.reason:
             facts["failure_reason"] = outcome.reason
-        for _ in range(10):
-            try:
-                current = self.ctx.store.get_id(job.id)
-            except ResourceMissing:
-                return
-            if current.status in TERMINAL:
-                return
-            try:
-                moved = transition(
-                    self.ctx.store,
-                    LIFECYCLE,
-                    current,
-                    to,
-                    outcome.reason,
-                    now=self.ctx.clock(),
-                    facts=facts,
-                )
-            except IllegalTransition:
-                log.warning("transform job %s: %s -> %s refused", job.name, current.status, to)
-                return
-            if moved is not None:
-                return
+        transition_latest(
+            self.ctx.store,
+            LIFECYCLE,
+            job.id,
+            to,
+            outcome.reason,
+            clock=self.ctx.clock,
+            facts=facts,
+            skip=lambda current: current.status in TERMINAL,
+        )

@@ -24,7 +24,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from sagebrush.jobs.transform._jsonpath import InvalidPath, JsonPath, NoMatch, parse_path
 
@@ -101,6 +101,18 @@ class Processing:
     def processes_output(self) -> bool:
         """Responses must be split per record and passed through :meth:`join_output`."""
         return self.join_input or self.output_filter is not None
+
+    @classmethod
+    def of_job(cls, request: Mapping[str, Any]) -> Processing:
+        """The DataProcessing of a CreateTransformJob request, with the formats it reads."""
+        source, output = request["TransformInput"], request["TransformOutput"]
+        return cls.from_request(
+            request.get("DataProcessing"),
+            source.get("ContentType"),
+            output.get("Accept"),
+            source.get("SplitType", "None"),
+            output.get("AssembleWith", "None"),
+        )
 
     @classmethod
     def from_request(

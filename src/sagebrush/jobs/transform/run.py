@@ -261,16 +261,8 @@ class TransformRun:
         )
 
     def _processing(self, spec: Mapping[str, Any]) -> dp.Processing:
-        source = spec["TransformInput"]
-        output = spec["TransformOutput"]
         try:
-            return dp.Processing.from_request(
-                spec.get("DataProcessing"),
-                source.get("ContentType"),
-                output.get("Accept"),
-                source.get("SplitType", "None"),
-                output.get("AssembleWith", "None"),
-            )
+            return dp.Processing.of_job(spec)
         except dp.ProcessingError as exc:
             raise JobFailed(str(exc)) from None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
@@ -12,7 +13,7 @@ from botocore import xform_name
 
 from sagebrush.aws.errors import AwsError
 from sagebrush.services.base import Provider, RequestContext
-from sagebrush.state.resources import Query, Resource, ResourceStore
+from sagebrush.state.resources import Query, Resource, ResourceExists, ResourceStore
 
 
 class SageMakerBase(Provider):
@@ -21,6 +22,40 @@ class SageMakerBase(Provider):
     @property
     def resources(self) -> ResourceStore:
         return ResourceStore(self.runtime.db)
+
+    def record_new(
+        self,
+        ctx: RequestContext,
+        *,
+        kind: str,
+        name: str,
+        arn: str,
+        spec: Mapping[str, Any],
+        status: str,
+        secondary_status: str | None,
+        tags: list[dict[str, str]] | None,
+        exists: Callable[[str], AwsError],
+        facts: Mapping[str, Any] | None = None,
+    ) -> Resource:
+        """Store a new resource (its spec as plain JSON); ``exists(arn)`` is the error for a
+        name already taken."""
+        try:
+            return self.resources.create(
+                kind=kind,
+                account_id=ctx.account_id,
+                region=ctx.region,
+                name=name,
+                arn=arn,
+                spec=json.loads(json.dumps(spec, default=str)),
+                status=status,
+                secondary_status=secondary_status,
+                message="",
+                now=self.runtime.clock(),
+                facts=facts,
+                tags=tag_map(tags),
+            )
+        except ResourceExists as exc:
+            raise exists(exc.arn) from None
 
     def request_of(self, ctx: RequestContext, members: dict[str, Any]) -> dict[str, Any]:
         """The request with its member names as on the wire (providers get snake_case)."""

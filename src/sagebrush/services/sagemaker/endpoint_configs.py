@@ -3,19 +3,17 @@ DeleteEndpointConfig."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from sagebrush.services.base import RequestContext
-from sagebrush.services.sagemaker._common import Listing, SageMakerBase, arn, tag_map, validation
+from sagebrush.services.sagemaker._common import Listing, SageMakerBase, arn, validation
 from sagebrush.services.sagemaker._hosting_check import check_endpoint_config
 from sagebrush.services.sagemaker._hosting_view import (
     describe_endpoint_config,
     endpoint_config_summary,
 )
 from sagebrush.services.sagemaker.models import KIND as MODEL_KIND
-from sagebrush.state.resources import ResourceExists
 
 KIND = "endpoint-config"
 # Endpoint configurations have no lifecycle in SageMaker; the record needs a status.
@@ -39,22 +37,17 @@ class EndpointConfigOperations(SageMakerBase):
         # ARNs lowercase the name: two configs differing in case would share one ARN.
         if self.resources.find_arn(config_arn) is not None:
             raise exists
-        try:
-            self.resources.create(
-                kind=KIND,
-                account_id=ctx.account_id,
-                region=ctx.region,
-                name=name,
-                arn=config_arn,
-                spec=json.loads(json.dumps(request, default=str)),
-                status=STATUS,
-                secondary_status=None,
-                message="",
-                now=self.runtime.clock(),
-                tags=tag_map(request.get("Tags")),
-            )
-        except ResourceExists:
-            raise exists from None
+        self.record_new(
+            ctx,
+            kind=KIND,
+            name=name,
+            arn=config_arn,
+            spec=request,
+            status=STATUS,
+            secondary_status=None,
+            tags=request.get("Tags"),
+            exists=lambda _: exists,
+        )
         return {"EndpointConfigArn": config_arn}
 
     def describe_endpoint_config(

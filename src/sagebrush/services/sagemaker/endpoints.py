@@ -22,10 +22,9 @@ from sagebrush.services.sagemaker._common import (
     Listing,
     SageMakerBase,
     arn,
-    tag_map,
     validation,
 )
-from sagebrush.state.resources import Resource, ResourceExists
+from sagebrush.state.resources import Resource
 
 CONFIG_KIND, MODEL_KIND = "endpoint-config", "model"
 
@@ -54,22 +53,19 @@ class EndpointOperations(SageMakerBase):
         }
         if deployment_config:
             spec["DeploymentConfig"] = deployment_config
-        try:
-            self.resources.create(
-                kind=KIND,
-                account_id=ctx.account_id,
-                region=ctx.region,
-                name=endpoint_name,
-                arn=endpoint_arn,
-                spec=json.loads(json.dumps(spec, default=str)),
-                status=E.CREATING,
-                secondary_status=E.CREATING,
-                message="",
-                now=self.runtime.clock(),
-                tags=tag_map(tags),
-            )
-        except ResourceExists:
-            raise validation(f'Cannot create already existing endpoint "{endpoint_arn}".') from None
+        self.record_new(
+            ctx,
+            kind=KIND,
+            name=endpoint_name,
+            arn=endpoint_arn,
+            spec=spec,
+            status=E.CREATING,
+            secondary_status=E.CREATING,
+            tags=tags,
+            exists=lambda _: validation(
+                f'Cannot create already existing endpoint "{endpoint_arn}".'
+            ),
+        )
         self.endpoints.wake()
         return {"EndpointArn": endpoint_arn}
 

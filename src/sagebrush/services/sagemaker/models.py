@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from sagebrush.services.base import RequestContext
-from sagebrush.services.sagemaker._common import Listing, SageMakerBase, arn, tag_map, validation
+from sagebrush.services.sagemaker._common import Listing, SageMakerBase, arn, validation
 from sagebrush.services.sagemaker._hosting_check import check_model
 from sagebrush.services.sagemaker._hosting_view import (
     describe_model,
     model_summary,
 )
-from sagebrush.state.resources import ResourceExists
 
 KIND = "model"
 # Models have no lifecycle in SageMaker; the record needs a status all the same.
@@ -29,22 +27,17 @@ class ModelOperations(SageMakerBase):
         # ARNs lowercase the name, so "Churn" and "churn" would share one ARN (and its tags).
         if self.resources.find_arn(model_arn) is not None:
             raise exists
-        try:
-            self.resources.create(
-                kind=KIND,
-                account_id=ctx.account_id,
-                region=ctx.region,
-                name=name,
-                arn=model_arn,
-                spec=json.loads(json.dumps(request, default=str)),
-                status=STATUS,
-                secondary_status=None,
-                message="",
-                now=self.runtime.clock(),
-                tags=tag_map(request.get("Tags")),
-            )
-        except ResourceExists:
-            raise exists from None
+        self.record_new(
+            ctx,
+            kind=KIND,
+            name=name,
+            arn=model_arn,
+            spec=request,
+            status=STATUS,
+            secondary_status=None,
+            tags=request.get("Tags"),
+            exists=lambda _: exists,
+        )
         return {"ModelArn": model_arn}
 
     def describe_model(self, ctx: RequestContext, model_name: str) -> dict[str, Any]:

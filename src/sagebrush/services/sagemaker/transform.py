@@ -6,7 +6,6 @@ controller runs it.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from sagebrush.jobs.lifecycle import IllegalTransition, transition
@@ -21,10 +20,9 @@ from sagebrush.services.sagemaker._common import (
     SageMakerBase,
     arn,
     in_use,
-    tag_map,
     validation,
 )
-from sagebrush.state.resources import Resource, ResourceExists
+from sagebrush.state.resources import Resource
 
 MAX_PAYLOAD_MB = 100
 _SUPPORTED_DATA_TYPES = ("S3Prefix", "ManifestFile")
@@ -44,28 +42,22 @@ class TransformOperations(SageMakerBase):
         if model is None:
             raise validation(f'Could not find model "{arn(ctx, "model", request["ModelName"])}".')
         _check(request)
-        spec = json.loads(json.dumps(request, default=str))
-        spec["Model"] = dict(model.spec)
+        spec = {**request, "Model": dict(model.spec)}
         job_arn = arn(ctx, "transform-job", name)
-        try:
-            self.resources.create(
-                kind=KIND,
-                account_id=ctx.account_id,
-                region=ctx.region,
-                name=name,
-                arn=job_arn,
-                spec=spec,
-                status=T.IN_PROGRESS,
-                secondary_status=T.IN_PROGRESS,
-                message="",
-                now=self.runtime.clock(),
-                tags=tag_map(request.get("Tags")),
-            )
-        except ResourceExists as exc:
-            raise in_use(
+        self.record_new(
+            ctx,
+            kind=KIND,
+            name=name,
+            arn=job_arn,
+            spec=spec,
+            status=T.IN_PROGRESS,
+            secondary_status=T.IN_PROGRESS,
+            tags=request.get("Tags"),
+            exists=lambda taken: in_use(
                 "Job name must be unique within an AWS account and region, and a job with "
-                f"this name already exists ({exc.arn})"
-            ) from None
+                f"this name already exists ({taken})"
+            ),
+        )
         self.transform.wake()
         return {"TransformJobArn": job_arn}
 
@@ -144,13 +136,7 @@ def _check(request: dict[str, Any]) -> None:
         except CaptureError as exc:
             raise validation(str(exc)) from None
     try:
-        dp.Processing.from_request(
-            request.get("DataProcessing"),
-            transform_input.get("ContentType"),
-            output.get("Accept"),
-            transform_input.get("SplitType", "None"),
-            output.get("AssembleWith", "None"),
-        )
+        dp.Processing.of_job(request)
     except dp.ProcessingError as exc:
         raise validation(str(exc)) from None
 

@@ -4,7 +4,6 @@ jobs of one tuning job (ListTrainingJobsForHyperParameterTuningJob)."""
 from __future__ import annotations
 
 import contextlib
-import json
 from typing import Any
 
 from sagebrush.aws.errors import AwsError
@@ -20,12 +19,11 @@ from sagebrush.services.sagemaker._common import (
     decode_token,
     encode_token,
     in_use,
-    tag_map,
     validation,
 )
 from sagebrush.services.sagemaker._tuning_check import check_create
 from sagebrush.services.sagemaker._tuning_view import describe, objective_of, summary, summary_of
-from sagebrush.state.resources import Resource, ResourceExists
+from sagebrush.state.resources import Resource
 
 
 class TuningOperations(SageMakerBase):
@@ -50,26 +48,21 @@ class TuningOperations(SageMakerBase):
         check_create(ctx, request, self.runtime.settings, self.resources)
         name = request["HyperParameterTuningJobName"]
         job_arn = arn(ctx, "hyper-parameter-tuning-job", name)
-        try:
-            self.resources.create(
-                kind=KIND,
-                account_id=ctx.account_id,
-                region=ctx.region,
-                name=name,
-                arn=job_arn,
-                spec=json.loads(json.dumps(request, default=str)),
-                status=TuningJobStatus.IN_PROGRESS,
-                secondary_status=TuningJobStatus.IN_PROGRESS,
-                message="Tuning job in progress",
-                now=self.runtime.clock(),
-                facts={"children": []},
-                tags=tag_map(request.get("Tags")),
-            )
-        except ResourceExists as exc:
-            raise in_use(
+        self.record_new(
+            ctx,
+            kind=KIND,
+            name=name,
+            arn=job_arn,
+            spec=request,
+            status=TuningJobStatus.IN_PROGRESS,
+            secondary_status=TuningJobStatus.IN_PROGRESS,
+            tags=request.get("Tags"),
+            exists=lambda taken: in_use(
                 f"Hyperparameter tuning job names must be unique within an AWS account and "
-                f"region, and a tuning job with this name already exists ({exc.arn})"
-            ) from None
+                f"region, and a tuning job with this name already exists ({taken})"
+            ),
+            facts={"children": []},
+        )
         self.tuning.wake()
         return {"HyperParameterTuningJobArn": job_arn}
 
