@@ -8,6 +8,7 @@ good) + 0.1*epoch``, best (-0.0 + 0.1 * last epoch) at x=2, k=3, kind=good.
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -441,11 +442,23 @@ def test_children_that_all_fail_fail_the_tuning_job(srv: Server) -> None:
     )
     job = _wait(sm, name)
     assert job["HyperParameterTuningJobStatus"] == "Failed"
-    assert "first 3 training jobs failed" in job["FailureReason"]
+    # Two run at once, so the third and fourth may end together before the tuner looks.
+    found = re.search(r"its first (\d+) training jobs failed", job["FailureReason"])
+    assert found is not None, job["FailureReason"]
+    failed = int(found.group(1))
+    assert failed in (3, 4)
     assert "this definition always fails" in job["FailureReason"]
-    assert job["TrainingJobStatusCounters"]["NonRetryableError"] >= 3
-    assert job["ObjectiveStatusCounters"]["Failed"] >= 3
-    assert len(_children(sm, name)) < 8
+    # No more children once it gave up. The one still running then (two run at once) was
+    # stopped, or failed on its own first; the job ended only after it had.
+    children = _children(sm, name)
+    statuses = sorted(c["TrainingJobStatus"] for c in children)
+    assert statuses in (
+        ["Failed"] * failed,
+        ["Failed"] * (failed + 1),
+        ["Failed"] * failed + ["Stopped"],
+    )
+    assert job["TrainingJobStatusCounters"]["NonRetryableError"] == statuses.count("Failed")
+    assert job["ObjectiveStatusCounters"]["Failed"] == len(children)
 
 
 @pytest.mark.parametrize(

@@ -99,6 +99,11 @@ class TuningController(ReconcileLoop):
         if job.status == T.STOPPING or job.stop_requested:
             self._stop(job, children)
             return
+        decided = job.facts.get("ending")
+        if decided:
+            # Decided on an earlier visit: waiting for the children it stopped to end.
+            self._end(job, children, (decided["status"], decided["reason"], decided["facts"]))
+            return
         self._prune(job, live, children)
         state = progress_of(job, children, live.tuner.objective)
         ending = self._ending(job, state)
@@ -204,10 +209,16 @@ class TuningController(ReconcileLoop):
             # MaxRuntimeInSeconds: children are stopped, and the job then ends Stopped.
             self._transition(job, T.STOPPING, "Stopping: MaxRuntimeInSeconds reached", facts)
             return
-        self._stop_children(children)
+        if self._stop_children(children):
+            # It ends once the children stopped have ended; the decision is kept meanwhile
+            # (their ending would change the counts it was taken on).
+            self._record(job, ending={"status": status, "reason": reason, "facts": facts})
+            return
         if reason:
             facts = {**facts, "failure_reason": reason}
-        self._transition(job, status, reason or "The tuning job completed", facts)
+        self._transition(
+            job, status, reason or "The tuning job completed", {**facts, "ending": None}
+        )
 
     def _stop(self, job: Resource, children: Sequence[tuple[Child, Resource | None]]) -> None:
         if job.status == T.IN_PROGRESS:
