@@ -1,9 +1,10 @@
 """Score a CSV file offline with batch transform, exactly as on SageMaker: the id column
 skips the model and comes back beside each prediction.
 
-Run a server (`sagebrush serve`), then in another shell:
+Start the server as the README's quick start says, then in another shell, in the
+repository:
 
-    eval "$(sagebrush env)"
+    source .venv/bin/activate && eval "$(sagebrush env)"
     python examples/batch_transform.py
 
 The built-in XGBoost (found by the SDK's `image_uris.retrieve`) trains on label-first CSV.
@@ -70,7 +71,7 @@ def main() -> None:
     estimator.fit(
         {"train": TrainingInput(train, content_type="text/csv")}, wait=False, job_name=training_job
     )
-    session.wait_for_job(training_job, poll=1)
+    session.wait_for_job(training_job)
     print(f"model: {estimator.model_data}")
 
     # The other 3,000 rows to score, an id first, in two files.
@@ -98,7 +99,7 @@ def main() -> None:
         wait=False,
     )
     job = transformer.latest_transform_job.name
-    described = session.wait_for_transform_job(job, poll=1)
+    described = session.wait_for_transform_job(job)
     print(f"transform job {job}: {described['TransformJobStatus']}")
 
     listed = s3.list_objects_v2(Bucket=bucket, Prefix="examples/transform/output/")

@@ -1,9 +1,10 @@
 """Train SageMaker's built-in algorithms offline: XGBoost on CSV, K-Means and Linear Learner
 on RecordIO-protobuf record sets — the same code that runs on SageMaker.
 
-Run a server (`sagebrush serve`), then in another shell:
+Start the server as the README's quick start says, then in another shell, in the
+repository:
 
-    eval "$(sagebrush env)"
+    source .venv/bin/activate && eval "$(sagebrush env)"
     python examples/builtin_algorithms.py
 
 XGBoost is found by the SDK's own `image_uris.retrieve`, trained on label-first CSV with a
@@ -79,8 +80,11 @@ def main() -> None:
     bucket, key = xgb.model_data[len("s3://") :].split("/", 1)
     body = boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
     with tarfile.open(fileobj=io.BytesIO(body)) as tar:
-        tar.extract("xgboost-model", work, filter="data")
-    booster = xgboost.Booster(model_file=str(work / "xgboost-model"))
+        model = tar.extractfile("xgboost-model")
+        assert model is not None
+        # The file has no extension to tell its format by: handed over as bytes, xgboost
+        # reads the format from the content (given a path, it warns and guesses).
+        booster = xgboost.Booster(model_file=bytearray(model.read()))
     accuracy = ((booster.predict(xgboost.DMatrix(X[test])) > 0.5) == y[test]).mean()
     print(f"xgboost model loaded with the xgboost library: test accuracy {accuracy:.3f}")
 

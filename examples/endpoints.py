@@ -1,9 +1,10 @@
 """Host XGBoost models on a real-time endpoint, exactly as on SageMaker: two production
 variants sharing the traffic 70/30 with data capture on, then an update to a new model.
 
-Run a server (`sagebrush serve`), then in another shell:
+Start the server as the README's quick start says, then in another shell, in the
+repository:
 
-    eval "$(sagebrush env)"
+    source .venv/bin/activate && eval "$(sagebrush env)"
     python examples/endpoints.py
 
 Two training jobs (the built-in XGBoost, found by the SDK's `image_uris.retrieve`) give
@@ -109,7 +110,7 @@ def main() -> None:
     models = {}
     for name, estimator in estimators.items():
         models[name] = f"example-{name.lower()}-{stamp}"  # named after its training job
-        session.wait_for_job(models[name], poll=1)
+        session.wait_for_job(models[name])
         sm.create_model(
             ModelName=models[name],
             PrimaryContainer={"Image": image, "ModelDataUrl": estimator.model_data},

@@ -1,9 +1,10 @@
 """Tune the built-in XGBoost offline with the SDK's HyperparameterTuner, then compare the
 trials with SageMaker Search — exactly as on SageMaker.
 
-Run a server (`sagebrush serve`), then in another shell:
+Start the server as the README's quick start says, then in another shell, in the
+repository:
 
-    eval "$(sagebrush env)"
+    source .venv/bin/activate && eval "$(sagebrush env)"
     python examples/hyperparameter_tuning.py
     sagebrush tuning <the tuning job's name>     # the trials as a table, live while it runs
 

@@ -1,8 +1,9 @@
 """Object storage and identity with unchanged AWS clients.
 
-Run a server (`sagebrush serve`), then in another shell:
+Start the server as the README's quick start says, then in another shell, in the
+repository:
 
-    eval "$(sagebrush env)"
+    source .venv/bin/activate && eval "$(sagebrush env)"
     python examples/s3_and_sdk_basics.py
 
 Nothing here knows about Sagebrush: the same code runs against AWS.

@@ -1,8 +1,9 @@
 """Train a scikit-learn model in script mode, exactly as on SageMaker, then inspect it.
 
-Run a server (`sagebrush serve`), then in another shell:
+Start the server as the README's quick start says, then in another shell, in the
+repository:
 
-    eval "$(sagebrush env)"
+    source .venv/bin/activate && eval "$(sagebrush env)"
     python examples/training_script_mode.py
 
 The job runs `train.py` as SageMaker's scikit-learn container would (hyperparameters as

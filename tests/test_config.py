@@ -59,3 +59,18 @@ def test_credentials_from_environment(tmp_path: Path, monkeypatch: pytest.Monkey
 def test_bad_values_are_rejected(tmp_path: Path, field: str, value: str) -> None:
     with pytest.raises(ValueError, match=field):
         load_settings(home=str(tmp_path), **{field: value})
+
+
+def test_access_log_from_file_env_and_flag(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sagebrush.cli.main import build_parser
+
+    monkeypatch.delenv("SAGEBRUSH_ACCESS_LOG", raising=False)
+    assert load_settings(home=str(tmp_path)).access_log is False
+    (tmp_path / "config.toml").write_text("access-log = true\n")
+    assert load_settings(home=str(tmp_path)).access_log is True
+    monkeypatch.setenv("SAGEBRUSH_ACCESS_LOG", "false")
+    assert load_settings(home=str(tmp_path)).access_log is False
+    # No flag leaves the environment's choice alone; the flag turns it on.
+    for argv, expected in ((["serve"], False), (["serve", "--access-log"], True)):
+        flag = build_parser().parse_args(argv).access_log
+        assert load_settings(home=str(tmp_path), access_log=flag).access_log is expected

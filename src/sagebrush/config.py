@@ -44,6 +44,9 @@ class Settings(BaseSettings):
         default_factory=lambda: {DEFAULT_ACCESS_KEY: DEFAULT_SECRET_KEY}
     )
     log_level: str = "info"
+    # A line per request (method, path, service, operation, status, bytes, duration) on the
+    # `sagebrush.access` logger; failed requests are logged either way.
+    access_log: bool = False
     # Training instances that may run at once; a job asking for more is refused
     # (ResourceLimitExceeded), jobs that fit wait in line (SecondaryStatus Pending).
     instance_quota: int = Field(default=8, ge=1)

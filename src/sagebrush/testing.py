@@ -9,12 +9,14 @@ server.stop()
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import subprocess
 import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,8 @@ class Server:
     url: str
     extra_args: list[str] = field(default_factory=list)
     pump: threading.Thread | None = None
+    # The server's output lines, kept when started with ``keep_output=True`` (else None).
+    output: ServerOutput | None = None
 
     @property
     def env(self) -> dict[str, str]:
@@ -40,8 +44,11 @@ class Server:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SAGEMAKER_"))}
         for line in out.splitlines():
             if line.startswith("export "):
-                name, _, value = line[len("export ") :].partition("=")
-                env[name] = value.strip("'")
+                name, _, value = shlex.split(line[len("export ") :])[0].partition("=")
+                # The one expansion the lines use: ${NAME:+:$NAME}, the shell's old value.
+                keep = f"${{{name}:+:${name}}}"
+                old = env.get(name)
+                env[name] = value.replace(keep, f":{old}" if old else "")
         return env
 
     def client(self, service: str, **kwargs: Any) -> Any:
@@ -69,7 +76,35 @@ class Server:
         return self.process.returncode
 
 
-def start_server(home: Path, *args: str) -> Server:
+class ServerOutput:
+    """The lines a server printed, appended by the pump thread (thread-safe)."""
+
+    def __init__(self, lines: list[str] | None = None) -> None:
+        self._lines = list(lines or [])
+        self._lock = threading.Lock()
+
+    def append(self, line: str) -> None:
+        with self._lock:
+            self._lines.append(line)
+
+    def lines(self) -> list[str]:
+        """A copy of every line so far, without line endings."""
+        with self._lock:
+            return [line.rstrip("\n") for line in self._lines]
+
+    def wait_for(self, predicate: Callable[[str], bool], timeout: float = 10.0) -> list[str]:
+        """The lines that satisfy ``predicate``, once there is one (or [] after ``timeout``)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [line for line in self.lines() if predicate(line)]
+            if found or time.monotonic() > deadline:
+                return found
+            time.sleep(0.05)
+
+
+def start_server(home: Path, *args: str, keep_output: bool = False) -> Server:
+    """The server's output goes to ``<home>.server.log`` beside the home (its ERROR lines to
+    stderr as well); ``keep_output``: also keep the lines in ``Server.output``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SAGEBRUSH_"))}
     env["PYTHONUNBUFFERED"] = "1"
     process = subprocess.Popen(
@@ -94,19 +129,30 @@ def start_server(home: Path, *args: str) -> Server:
     if not url:
         process.kill()
         raise RuntimeError("server did not start:\n" + "".join(banner))
-    pump = _drain(process)
+    output = ServerOutput(banner) if keep_output else None
+    pump = _drain(process, home.with_name(f"{home.name}.server.log"), output)
     _wait_healthy(url)
-    return Server(home=home, process=process, url=url, extra_args=list(args), pump=pump)
+    return Server(
+        home=home, process=process, url=url, extra_args=list(args), pump=pump, output=output
+    )
 
 
-def _drain(process: subprocess.Popen[str]) -> threading.Thread:
-    """Keep reading the server's output so it never blocks on a full pipe."""
+def _drain(
+    process: subprocess.Popen[str], log: Path, output: ServerOutput | None = None
+) -> threading.Thread:
+    """Keep reading the server's output so it never blocks on a full pipe: into ``log``
+    (the server logs every failed request, too many lines for a test run's stderr)."""
 
     def pump() -> None:
         assert process.stdout is not None
-        with process.stdout:
+        with process.stdout, log.open("a", encoding="utf-8") as sink:
             for line in process.stdout:
-                sys.stderr.write(f"[server] {line}")
+                sink.write(line)
+                sink.flush()
+                if " ERROR " in line:
+                    sys.stderr.write(f"[server] {line}")
+                if output is not None:
+                    output.append(line)
 
     thread = threading.Thread(target=pump, daemon=True)
     thread.start()

@@ -71,3 +71,17 @@ def test_another_launcher_adopts_a_running_instance(tmp_path: Path) -> None:
     assert not second.adopt(handle)
     reused = Handle(handle.launcher, handle.pid, handle.start_ticks + 1, handle.name)
     assert not second.adopt(reused)
+
+
+def test_alive_looks_without_reaping(tmp_path: Path) -> None:
+    launcher = LocalLauncher()
+    handle = launcher.launch(_spec(tmp_path, "import sys, time; time.sleep(0.3); sys.exit(4)"))
+    assert launcher.alive(handle)
+    deadline = time.monotonic() + 10
+    while launcher.alive(handle):  # an exited child not yet reaped is a zombie: not alive
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    assert _wait(launcher, handle) == 4  # alive() left the exit status for poll()
+    assert not launcher.alive(handle)
+    reused = Handle(handle.launcher, handle.pid, handle.start_ticks + 1, handle.name)
+    assert not launcher.alive(reused)

@@ -8,14 +8,23 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from tests._system import require
 from tests.container.conftest import MakePlan
 
 from sagebrush.container import isolation
 from sagebrush.container.training import ChannelPlan, build_command, write_layout
 
-needs_namespace = pytest.mark.skipif(
-    not isolation.namespace_supported(), reason="mount namespaces are not available here"
-)
+
+@pytest.fixture(scope="module")
+def _namespaces() -> None:
+    require(
+        isolation.namespace_supported(),
+        "private mount namespaces (unshare)",
+        "root, or unprivileged user namespaces, and util-linux's unshare",
+    )
+
+
+needs_namespace = pytest.mark.usefixtures("_namespaces")
 
 
 def test_wrap_rejects_paths_outside_opt_ml(tmp_path: Path) -> None:

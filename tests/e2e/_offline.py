@@ -1,5 +1,6 @@
 """Running a user's script as a user would: a fresh shell, ``eval "$(sagebrush env)"``, and
-the network beyond loopback cut off (``offline/sitecustomize.py`` records any attempt)."""
+the network beyond loopback cut off (``offline/sitecustomize.py`` records any attempt, then
+runs the ``sitecustomize`` of ``sagebrush env``'s boot directory, which comes after it)."""
 
 from __future__ import annotations
 
@@ -19,8 +20,8 @@ def run_offline(
     netlog = cwd / "netlog"
     shell = (
         f'eval "$({sys.executable} -m sagebrush env --home {server.home})" && '
-        f"export PYTHONPATH={OFFLINE} SAGEBRUSH_TEST_NETLOG={netlog} "
-        f"SAGEMAKER_SUPPRESS_V2_WARNING=1 && {command}"
+        f'export PYTHONPATH={OFFLINE}:"$PYTHONPATH" SAGEBRUSH_TEST_NETLOG={netlog} && '
+        f"{command}"
     )
     env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(cwd)}
     proc = subprocess.run(

@@ -10,13 +10,19 @@ of the thousands of files nothing here imports twice.
 from __future__ import annotations
 
 import functools
+import json
+import os
 import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
+
+from sagebrush.testing import Server
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV = ROOT / ".venv-sdk3"
+OFFLINE = Path(__file__).parent / "offline"
 PACKAGES = ("sagemaker==3.27.0", "sagemaker-core==2.27.0", "sagemaker-train==1.27.0", "numpy")
 
 _error: list[BaseException] = []
@@ -57,3 +63,33 @@ def _ensure() -> None:
         )
     except BaseException as exc:  # reported to the test that waits
         _error.append(exc)
+
+
+def run_offline(
+    server: Server, cwd: Path, script: str, *, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """Run ``cwd/script`` on the v3 interpreter in ``sagebrush env``'s environment with the
+    network beyond loopback cut off (``offline/sitecustomize.py``, which then runs the one
+    ``sagebrush env`` puts on the path); it must exit 0 and stay on loopback."""
+    netlog = cwd / "netlog"
+    client_env = server.env
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+        **client_env,
+        "HOME": str(cwd),
+        "PYTHONPATH": f"{OFFLINE}:{client_env['PYTHONPATH']}",
+        "SAGEBRUSH_TEST_NETLOG": str(netlog),
+    }
+    proc = subprocess.run(
+        [python(), script], cwd=cwd, env=env, capture_output=True, text=True,
+        check=False, timeout=timeout,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    assert not netlog.exists(), "network beyond loopback was used:\n" + netlog.read_text()
+    return proc
+
+
+def result(proc: subprocess.CompletedProcess[str]) -> Any:
+    """The JSON a script printed after ``RESULT ``."""
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT "))
+    return json.loads(line[len("RESULT ") :])

@@ -97,7 +97,7 @@ def test_amazon_algorithms_fit_on_record_sets_and_serve(server: Server, tmp_path
     (tmp_path / "fit.py").write_text(SDK_SCRIPT)
     shell = (
         f'eval "$({sys.executable} -m sagebrush env --home {server.home})" && '
-        f"export PYTHONPATH={OFFLINE} && {sys.executable} fit.py"
+        f'export PYTHONPATH={OFFLINE}:"$PYTHONPATH" && {sys.executable} fit.py'
     )
     env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(tmp_path)}
     proc = subprocess.run(

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +30,6 @@ from sagebrush.testing import Server
 from tests.e2e import _sdk3
 from tests.e2e._endpoints import XGBOOST_IMAGE, tarball
 
-OFFLINE = Path(__file__).parent / "offline"
 SKLEARN_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 
 INFERENCE_PY = r"""
@@ -106,29 +103,13 @@ print("\nRESULT " + json.dumps({"xgb": xgb, "sk": sk}))
 
 
 def _run(server: Server, tmp_path: Path, files: dict[str, str | bytes]) -> Any:
-    python = _sdk3.python()
     for name, content in {"deploy.py": SDK_SCRIPT, **files}.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         if isinstance(content, bytes):
             (tmp_path / name).write_bytes(content)
         else:
             (tmp_path / name).write_text(content)
-    netlog = tmp_path / "netlog"
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
-        **server.env,
-        "HOME": str(tmp_path),
-        "PYTHONPATH": str(OFFLINE),
-        "SAGEBRUSH_TEST_NETLOG": str(netlog),
-    }
-    proc = subprocess.run(
-        [python, "deploy.py"], cwd=tmp_path, env=env, capture_output=True, text=True,
-        check=False, timeout=240,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
-    assert not netlog.exists(), "network beyond loopback was used:\n" + netlog.read_text()
-    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT "))
-    return json.loads(line[len("RESULT ") :])
+    return _sdk3.result(_sdk3.run_offline(server, tmp_path, "deploy.py", timeout=240))
 
 
 @pytest.mark.slow

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from sagebrush.testing import start_server
+from tests._system import require
 
 PG_BIN = Path("/usr/lib/postgresql")
 
@@ -30,8 +31,12 @@ def _pg_tool(name: str) -> str | None:
 @pytest.fixture(scope="module")
 def postgres_url() -> Iterator[str]:
     initdb, pg_ctl = _pg_tool("initdb"), _pg_tool("pg_ctl")
-    if not initdb or not pg_ctl:
-        pytest.skip("PostgreSQL server binaries are not installed")
+    require(
+        bool(initdb and pg_ctl),
+        "the PostgreSQL server binaries (initdb, pg_ctl)",
+        "apt-get install postgresql",
+    )
+    assert initdb and pg_ctl
     as_user: list[str] = []
     if os.geteuid() == 0:  # postgres refuses to run as root
         as_user = ["runuser", "-u", "postgres", "--"]

@@ -10,6 +10,8 @@ import sys
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from sagebrush.testing import Server, start_server
 
 
@@ -41,6 +43,35 @@ def test_env_prints_what_clients_need(server: Server) -> None:
     session = data["SageMaker"]["PythonSDK"]["Modules"]
     assert session["Session"]["DefaultS3Bucket"] == "sagemaker-us-east-1-000000000000"
     assert session["TelemetryOptOut"] is True
+
+
+@pytest.mark.parametrize("existing", [None, "/opt/one:/opt/two"])
+def test_env_lines_mean_in_a_shell_what_server_env_says(
+    server: Server, existing: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Besides AWS_*: the accelerator's server and boot directory (ahead of any PYTHONPATH
+    the shell had) and the SDK's switch for its v2 banner; Server.env parses the lines as
+    the shell evaluates them."""
+    from sagebrush.sdkboot import BOOT_DIR
+
+    names = ["AWS_ENDPOINT_URL", "SAGEBRUSH_URL", "PYTHONPATH", "SAGEMAKER_SUPPRESS_V2_WARNING"]
+    shell_env = {"PATH": os.environ["PATH"], **({"PYTHONPATH": existing} if existing else {})}
+    script = f'eval "$({sys.executable} -m sagebrush env --home {server.home})" && ' + " && ".join(
+        f'printf "%s\\n" "${name}"' for name in names
+    )
+    shown = subprocess.run(
+        ["bash", "-c", script], env=shell_env, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    if existing:
+        monkeypatch.setenv("PYTHONPATH", existing)
+    else:
+        monkeypatch.delenv("PYTHONPATH", raising=False)
+    parsed = server.env
+    assert shown == [parsed[name] for name in names]
+    assert parsed["SAGEBRUSH_URL"] == server.url
+    assert parsed["SAGEMAKER_SUPPRESS_V2_WARNING"] == "1"
+    tail = f":{existing}" if existing else ""
+    assert parsed["PYTHONPATH"] == f"{BOOT_DIR}{tail}"
 
 
 def test_sdk_accepts_the_config_file(server: Server) -> None:

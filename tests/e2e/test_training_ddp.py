@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
 
 import pytest
 
 from sagebrush.testing import Server
+from tests._system import require
 from tests.e2e._offline import run_offline
 
 DDP_PY = r"""
@@ -71,7 +73,7 @@ print("OK")
 
 @pytest.mark.slow
 def test_pytorch_ddp_two_instances_two_processes_each(server: Server, tmp_path: Path) -> None:
-    pytest.importorskip("torch", reason="torch comes with the test extras")
+    require(importlib.util.find_spec("torch") is not None, "torch", 'pip install -e ".[test]"')
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "ddp.py").write_text(DDP_PY)
     (tmp_path / "fit.py").write_text(SDK_SCRIPT)

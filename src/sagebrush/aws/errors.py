@@ -46,6 +46,29 @@ def not_implemented(service: str, operation: str) -> AwsError:
     )
 
 
+def not_served(service: str, operation: str | None = None) -> AwsError:
+    """The answer to a request for an AWS service Sagebrush does not serve, in that
+    service's own protocol (the router finds it), naming the operation when known."""
+    detail = f" (operation {operation})" if operation else ""
+    return AwsError(
+        "NotImplemented",
+        f"Sagebrush does not serve the AWS service {service}{detail}.",
+        501,
+        sender_fault=False,
+    )
+
+
+def not_served_over(service: str, protocol: str, operation: str, served: list[str]) -> AwsError:
+    """A served service asked in a protocol Sagebrush does not speak for it (CBOR)."""
+    return AwsError(
+        "NotImplemented",
+        f"Sagebrush serves {service} over {' and '.join(served)}, not {protocol} "
+        f"(operation {operation}).",
+        501,
+        sender_fault=False,
+    )
+
+
 def internal_error(request_id: str) -> AwsError:
     return AwsError(
         "InternalFailure",

@@ -4,18 +4,24 @@ Routing keys, in order: ``X-Amz-Target`` (json protocols), the form ``Action`` (
 protocols), then the REST ``requestUri`` templates of the services signed with the SigV4
 scope's service name (S3 when unsigned). sagemaker-runtime and sagemaker-metrics sign as
 ``sagemaker``, so they are told apart from SageMaker's json API by path.
+
+A request for a service Sagebrush does not serve routes the same way against that
+service's own model (``Route.served`` is false), so it is refused in its own protocol and
+the refusal can name the operation; :meth:`Router.error_wire` gives the protocol for
+requests that route nowhere.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from functools import cached_property
 from urllib.parse import parse_qsl, unquote
 
 from botocore.model import OperationModel, ServiceModel
 
-from sagebrush.aws.errors import AwsError
+from sagebrush.aws.errors import AwsError, not_served
 from sagebrush.aws.http import HttpRequest
 from sagebrush.aws.models import ServiceCatalog
 
@@ -23,6 +29,10 @@ FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 _LABEL = re.compile(r"\{([^}+]+)(\+?)\}")
 _S3_HOST_SUFFIXES = (".localhost", ".s3.amazonaws.com", ".s3-website")
 _S3_REGIONAL_HOST = re.compile(r"^(?P<bucket>.+)\.s3[.-][a-z0-9-]+\.amazonaws\.com$")
+RPC_V2_CBOR = "smithy-rpc-v2-cbor"
+# The errors of a request no served operation matches (it may be an unserved service's).
+_NO_ROUTE = frozenset({"UnknownOperationException", "InvalidAction", "MethodNotAllowed"})
+_RPC_V2_PATH = re.compile(r"^/service/(?P<prefix>[^/]+)/operation/(?P<operation>[^/]+)$")
 
 
 @dataclass(frozen=True)
@@ -31,6 +41,9 @@ class Route:
     operation: OperationModel
     protocol: str  # the wire protocol this request speaks: json, query, rest-json, rest-xml
     uri_params: dict[str, str]
+    # False for an operation of a service (or a protocol) Sagebrush does not serve: the
+    # route only says how to refuse it.
+    served: bool = True
 
 
 @dataclass(frozen=True)
@@ -59,6 +72,25 @@ class Router:
         self.catalog = catalog
 
     async def resolve(self, request: HttpRequest, scope_service: str | None) -> Route:
+        """The operation ``request`` is for; see the module docstring for unserved ones."""
+        if request.headers.get("smithy-protocol") == "rpc-v2-cbor":
+            return self._by_cbor_path(request)
+        if scope_service and scope_service not in self.catalog.signing_names:
+            found = await self._unserved(request, scope_service)
+            if found is None:
+                raise not_served(scope_service)
+            return found
+        try:
+            return await self._served(request, scope_service)
+        except AwsError as error:
+            if error.code not in _NO_ROUTE:
+                raise
+            found = await self._unserved(request, scope_service)
+            if found is None:
+                raise
+            return found
+
+    async def _served(self, request: HttpRequest, scope_service: str | None) -> Route:
         target = request.headers.get("x-amz-target")
         if target:
             return self._by_target(target)
@@ -94,6 +126,104 @@ class Router:
             f"The specified method {request.method} is not allowed against this resource.",
             405,
         )
+
+    # -- services (and protocols) Sagebrush does not serve ---------------------------------
+    async def _unserved(self, request: HttpRequest, scope_service: str | None) -> Route | None:
+        """The operation of an unserved service ``request`` is for, if it can be told."""
+        target = request.headers.get("x-amz-target")
+        if target:
+            prefix, _, name = target.rpartition(".")
+            for service in self.catalog.targeted(prefix):
+                model = self.catalog.model(service)
+                if not self.catalog.serves(service) and name in model.operation_names:
+                    return Route(service, model.operation_model(name), "json", {}, served=False)
+            return None
+        if scope_service is None:
+            return None
+        others = [s for s in self.catalog.signed_as(scope_service) if not self.catalog.serves(s)]
+        if _is_form(request):
+            form = (
+                request.query_dict()
+                if request.method == "GET"
+                else _parse_form(await request.body.read())
+            )
+            action = form.get("Action", "")
+            for service in others:
+                wire = next(
+                    (p for p in ("query", "ec2") if p in self.catalog.info(service).protocols), None
+                )
+                model = self.catalog.model(service)
+                if wire and action in model.operation_names:
+                    return Route(service, model.operation_model(action), wire, {}, served=False)
+            return None
+        best: tuple[int, Route] | None = None
+        for service in others:
+            if not self.catalog.info(service).protocol.startswith("rest"):
+                continue
+            found = self._by_template(service, request, request.raw_path, request.query_dict())
+            if found is not None and (best is None or found[0] > best[0]):
+                best = found
+        return replace(best[1], served=False) if best is not None else None
+
+    def _by_cbor_path(self, request: HttpRequest) -> Route:
+        """Smithy RPC v2 CBOR: no served service speaks it, so the route only refuses."""
+        match = _RPC_V2_PATH.match(request.raw_path)
+        prefix, name = (match.group("prefix"), match.group("operation")) if match else ("", "")
+        services = self.catalog.targeted(prefix) if prefix else ()
+        if not services:
+            raise AwsError("UnknownOperationException", f"Unknown service {prefix}.", 404)
+        model = self.catalog.model(services[0])
+        if name not in model.operation_names:
+            raise not_served(services[0])
+        return Route(services[0], model.operation_model(name), RPC_V2_CBOR, {}, served=False)
+
+    def error_wire(self, request: HttpRequest, scope_service: str | None) -> tuple[str, str]:
+        """The service and protocol to answer in when ``request`` routes nowhere: the
+        protocol the request itself speaks, of a service signed with its scope."""
+        try:
+            return self._error_wire(request, scope_service)
+        except Exception:  # a malformed request must still get an answer
+            return "s3", "rest-xml"
+
+    def _error_wire(self, request: HttpRequest, scope_service: str | None) -> tuple[str, str]:
+        if request.headers.get("smithy-protocol") == "rpc-v2-cbor":
+            match = _RPC_V2_PATH.match(request.raw_path)
+            found = self.catalog.targeted(match.group("prefix")) if match else ()
+            return (found[0] if found else "cloudwatch"), RPC_V2_CBOR
+        target = request.headers.get("x-amz-target")
+        if target:
+            prefix = target.rpartition(".")[0]
+            served = self._targets.get(prefix)
+            found = (served,) if served else self.catalog.targeted(prefix)
+            if not found and scope_service:
+                found = tuple(self._signed(scope_service, lambda p: "json" in p))
+            return (found[0] if found else "sagemaker"), "json"
+        if _is_form(request):
+            if scope_service:
+                for service in self._signed(scope_service, lambda p: "query" in p or "ec2" in p):
+                    protocols = self.catalog.info(service).protocols
+                    return service, "query" if "query" in protocols else "ec2"
+            return "sts", "query"
+        if scope_service and scope_service != "s3":
+            for service in self._signed(scope_service, lambda p: p[0].startswith("rest")):
+                return service, self.catalog.info(service).protocol
+        if request.raw_path.startswith("/endpoints/"):
+            return "sagemaker-runtime", "rest-json"
+        return "s3", "rest-xml"
+
+    def _signed(self, scope_service: str, speaks: Callable[[tuple[str, ...]], bool]) -> list[str]:
+        """Services signed with ``scope_service`` whose protocols pass ``speaks``: the served
+        ones if any does, else any botocore service."""
+        for pool in (self.catalog.signing_names.get(scope_service, ()), None):
+            names = self.catalog.signed_as(scope_service) if pool is None else pool
+            found = [s for s in names if speaks(self._protocols_of(s))]
+            if found:
+                return found
+        return []
+
+    def _protocols_of(self, service: str) -> tuple[str, ...]:
+        info = self.catalog.info(service)
+        return (info.protocol, *info.protocols)
 
     # -- json: X-Amz-Target ------------------------------------------------------------
     def _by_target(self, target: str) -> Route:

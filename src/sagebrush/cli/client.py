@@ -38,7 +38,8 @@ def print_status(args: argparse.Namespace) -> int:
     settings = load_settings(home=args.home)
     info = _server(settings)
     try:
-        with urllib.request.urlopen(f"{info.url}/_sagebrush/status", timeout=5) as reply:
+        # The server walks the home to measure its disk use: a big home takes a while.
+        with urllib.request.urlopen(f"{info.url}/_sagebrush/status", timeout=60) as reply:
             data: dict[str, Any] = json.load(reply)
     except (urllib.error.URLError, OSError) as exc:
         print(f"sagebrush: no server answers at {info.url} ({exc})", file=sys.stderr)
@@ -47,26 +48,9 @@ def print_status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(data, indent=2))
         return 0
-    s3 = data["s3"]
-    rows = [
-        ("server", f"{info.url} (version {data['version']}, up {data['uptime_seconds']:.0f} s)"),
-        ("home", data["home"]),
-        ("database", data["database"]),
-        ("objects", data["objects_dir"]),
-        ("account / region", f"{data['account_id']} / {data['region']}"),
-        ("signatures", "verified" if data["signature_verification"] else "not verified"),
-        ("S3", f"{s3['buckets']} buckets, {s3['objects']} objects, {_size(s3['bytes'])}"),
-    ]
-    width = max(len(name) for name, _ in rows)
-    for name, value in rows:
-        print(f"{name.ljust(width)}  {value}")
+    from rich.console import Console
+
+    from sagebrush.cli.status import show
+
+    show(data, info.url, Console())
     return 0
-
-
-def _size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TiB"

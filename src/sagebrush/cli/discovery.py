@@ -1,8 +1,10 @@
 """How clients find the server of a data directory: ``<home>/server.json`` and the SDK config.
 
-``serve`` writes both; ``env`` and ``status`` read them. The SDK config file is the way to
-keep the sagemaker SDK offline: it names the default bucket (so ``default_bucket()`` skips
-its hard-coded STS endpoint), opts out of telemetry and gives default role ARNs.
+``serve`` writes both; ``env`` and ``status`` read them. The SDK config file names the
+default bucket (so ``default_bucket()`` skips its hard-coded STS endpoint), opts out of
+telemetry and gives default role ARNs. ``env`` also enables the SDK accelerator
+(``sagebrush.sdkboot``, ``docs/sdk.md``): ``SAGEBRUSH_URL`` and its boot directory first on
+``PYTHONPATH``, which routes the SDK's other STS calls here and cuts its wait loops' sleeps.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 import botocore.session
 
 from sagebrush.config import DEFAULT_ACCESS_KEY, Settings, load_settings
+from sagebrush.sdkboot import BOOT_DIR
 
 SERVER_FILE = "server.json"
 SDK_CONFIG_FILE = "sagemaker-config.yaml"
@@ -126,8 +129,20 @@ def export_lines(settings: Settings, info: ServerInfo) -> list[str]:
         "AWS_SECRET_ACCESS_KEY": secret,
         "AWS_EC2_METADATA_DISABLED": "true",
         "SAGEMAKER_USER_CONFIG_OVERRIDE": str(settings.home / SDK_CONFIG_FILE),
+        # The SDK's own switch for its "You are using the SageMaker Python SDK v2" banner.
+        "SAGEMAKER_SUPPRESS_V2_WARNING": "1",
+        # The sagemaker SDK accelerator's server (docs/sdk.md); SAGEBRUSH_SDK_HOOK=0 turns
+        # it off.
+        "SAGEBRUSH_URL": info.url,
     }
-    return [f"export {name}={shlex.quote(value)}" for name, value in values.items()]
+    lines = [f"export {name}={shlex.quote(value)}" for name, value in values.items()]
+    # Its sitecustomize, ahead of any PYTHONPATH the shell already has.
+    lines.append(f'export PYTHONPATH={shlex.quote(str(BOOT_DIR))}"{PYTHONPATH_TAIL}"')
+    return lines
+
+
+# Appended to the boot directory in the PYTHONPATH export line: the shell's existing value.
+PYTHONPATH_TAIL = "${PYTHONPATH:+:$PYTHONPATH}"
 
 
 def _write_atomic(path: Path, text: str) -> None:

@@ -33,6 +33,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--account-id", help="the 12-digit account id (default 000000000000)")
     serve.add_argument("--log-level", help="debug, info, warning, error")
     serve.add_argument(
+        "--access-log",
+        action="store_true",
+        default=None,
+        help="log every request, not only failed ones (SAGEBRUSH_ACCESS_LOG)",
+    )
+    serve.add_argument(
         "--instance-quota",
         type=int,
         help="training instances that may run at once; more wait in line (default 8)",
@@ -46,19 +52,39 @@ def build_parser() -> argparse.ArgumentParser:
     env = commands.add_parser("env", help="print the export lines that point clients here")
     _home_option(env)
 
-    status = commands.add_parser("status", help="what the server holds and where")
+    status = commands.add_parser(
+        "status", help="what the server holds and runs: jobs, endpoints, processes, disk use"
+    )
     _home_option(status)
     status.add_argument("--json", action="store_true", help="print the raw JSON")
 
-    logs = commands.add_parser("logs", help="print a job's logs (CloudWatch Logs streams)")
+    logs = commands.add_parser(
+        "logs",
+        help="print a job's logs (CloudWatch Logs streams); --follow: until the job ends",
+        description=(
+            "Print the log streams NAME/* of --group. With --follow, keep printing new "
+            "events until the job ends (the group says its kind: training, transform or "
+            "processing job; for /aws/sagemaker/Endpoints, the endpoint NAME until it is "
+            "deleted or fails), then print its final status on stderr. Exit status: 0 when "
+            "the job Completed (or the endpoint was deleted); 1 when it Failed or was "
+            "Stopped (by a user or by MaxRuntimeInSeconds), or without --follow when no "
+            "stream exists; 2 when NAME is no job of the group's kind. Other groups, and "
+            "kinds the server does not track, are followed until Ctrl-C."
+        ),
+    )
     _home_option(logs)
-    logs.add_argument("name", help="job name: the streams under <name>/ are printed")
+    logs.add_argument("name", help="job (or endpoint) name: the streams under <name>/ are printed")
     logs.add_argument(
         "--group",
         default="/aws/sagemaker/TrainingJobs",
         help="log group (default /aws/sagemaker/TrainingJobs)",
     )
-    logs.add_argument("--follow", "-f", action="store_true", help="keep printing new events")
+    logs.add_argument(
+        "--follow",
+        "-f",
+        action="store_true",
+        help="keep printing new events until the job ends; exit 0 if it Completed, else 1",
+    )
 
     tuning = commands.add_parser(
         "tuning", help="a live table of a hyperparameter tuning job's training jobs"

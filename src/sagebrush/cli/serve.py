@@ -31,6 +31,7 @@ def serve(args: argparse.Namespace) -> int:
             region=args.region,
             account_id=args.account_id,
             log_level=args.log_level,
+            access_log=args.access_log,
             instance_quota=args.instance_quota,
             stop_grace_seconds=args.stop_grace_seconds,
         )

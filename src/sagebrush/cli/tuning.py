@@ -24,6 +24,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from sagebrush.cli._format import duration
 from sagebrush.cli.discovery import server_client
 
 TERMINAL = frozenset({"Completed", "Failed", "Stopped"})
@@ -170,7 +171,7 @@ def _header(describe: Describe, now: datetime) -> Table:
     )
     grid.add_row("objectives", _counters(describe["ObjectiveStatusCounters"], OBJECTIVE_COUNTERS))
     end = describe.get("HyperParameterTuningEndTime") or now
-    grid.add_row("elapsed", _duration((end - describe["CreationTime"]).total_seconds()))
+    grid.add_row("elapsed", duration((end - describe["CreationTime"]).total_seconds()))
     best = describe.get("BestTrainingJob")
     if best:
         tuned = ", ".join(f"{k}={v}" for k, v in sorted(best["TunedHyperParameters"].items()))
@@ -261,17 +262,6 @@ def _training_seconds(summary: Summary) -> str:
 
 def _counters(counters: Mapping[str, int], names: Sequence[str]) -> str:
     return "  ".join(f"{name} {counters.get(name, 0)}" for name in names)
-
-
-def _duration(seconds: float) -> str:
-    total = max(0, int(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h {minutes:02d}m {secs:02d}s"
-    if minutes:
-        return f"{minutes}m {secs:02d}s"
-    return f"{secs}s"
 
 
 def _now() -> datetime:

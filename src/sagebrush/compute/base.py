@@ -69,3 +69,8 @@ class Launcher(ABC):
     @abstractmethod
     def adopt(self, handle: Handle) -> bool:
         """Take over an instance launched by an earlier server; False if it is gone."""
+
+    @abstractmethod
+    def alive(self, handle: Handle) -> bool:
+        """Whether the instance's main process still runs (for ``sagebrush status``): a
+        look only, which neither reaps a child nor changes what :meth:`poll` reports."""

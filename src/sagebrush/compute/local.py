@@ -61,6 +61,9 @@ class LocalLauncher(Launcher):
     def adopt(self, handle: Handle) -> bool:
         return _same_process(handle)
 
+    def alive(self, handle: Handle) -> bool:
+        return _same_process(handle)  # an exited child not yet reaped is a zombie: not alive
+
     def _signal(self, handle: Handle, sig: signal.Signals) -> None:
         # The group outlives its leader when the user's code left children behind: signal
         # it even once the leader is gone, unless the pid was reused by another group.

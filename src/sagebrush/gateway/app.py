@@ -15,6 +15,7 @@ from sagebrush.compute import LocalLauncher
 from sagebrush.config import Settings
 from sagebrush.gateway.aws import AwsGateway
 from sagebrush.gateway.internal import health, status
+from sagebrush.gateway.metrics import MetricsExporter, is_scrape, metrics_registry
 from sagebrush.jobs.context import PlatformContext
 from sagebrush.jobs.endpoints.controller import EndpointContext, EndpointController
 from sagebrush.jobs.training.context import TrainingContext
@@ -73,25 +74,33 @@ class SagebrushApp:
     """The Starlette app, with InvokeEndpoint's fast path in front of its routing.
 
     Invocations are the one request whose per-call cost is the product, so they skip
-    Starlette's router and middleware; everything else goes through them.
+    Starlette's router and middleware; everything else goes through them. So does a
+    Prometheus scrape of ``/metrics``: that path is also S3's ListObjects on a bucket named
+    "metrics", which signed (and S3-query) requests still reach (``metrics.is_scrape``).
     """
 
-    def __init__(self, app: Starlette, gateway: AwsGateway) -> None:
+    def __init__(self, app: Starlette, gateway: AwsGateway, exporter: MetricsExporter) -> None:
         self.app = app
         self.gateway = gateway
+        self.exporter = exporter
         self.state = app.state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and self.gateway.takes_invocation(scope):
-            await self.gateway.invocations(scope, receive, send)
-        else:
-            await self.app(scope, receive, send)
+        if scope["type"] == "http":
+            if self.gateway.takes_invocation(scope):
+                await self.gateway.invocations(scope, receive, send)
+                return
+            if scope["path"] == "/metrics" and is_scrape(scope):
+                await self.exporter(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> SagebrushApp:
     runtime = runtime or build_runtime(settings)
     registry = ProviderRegistry(runtime)
     gateway = AwsGateway(runtime, registry)
+    exporter = MetricsExporter(metrics_registry(runtime, gateway.recorder.metrics))
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -109,10 +118,11 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> SagebrushA
         routes=[
             Route("/_sagebrush/health", health, methods=["GET"]),
             Route("/_sagebrush/status", status, methods=["GET"]),
+            Route("/_sagebrush/metrics", exporter, methods=["GET"]),
             Mount("/", app=gateway),
         ],
         lifespan=lifespan,
     )
     app.state.runtime = runtime
     app.state.registry = registry
-    return SagebrushApp(app, gateway)
+    return SagebrushApp(app, gateway, exporter)

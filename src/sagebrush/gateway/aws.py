@@ -19,9 +19,9 @@ from botocore.model import OperationModel
 from starlette.types import Receive, Scope, Send
 
 from sagebrush.aws.chunked import chunk_verifier
-from sagebrush.aws.errors import AwsError, internal_error
+from sagebrush.aws.errors import AwsError, internal_error, not_served, not_served_over
 from sagebrush.aws.http import Body, Headers, HttpRequest, HttpResponse, PayloadChecks
-from sagebrush.aws.protocols import Protocol, protocol_for
+from sagebrush.aws.protocols import WIRE, Protocol, protocol_for
 from sagebrush.aws.routing import Route, Router
 from sagebrush.aws.sigv4 import (
     SigV4Info,
@@ -32,6 +32,7 @@ from sagebrush.aws.sigv4 import (
 )
 from sagebrush.aws.validate import validate_input
 from sagebrush.gateway.invocations import InvocationHandler, is_invocation
+from sagebrush.gateway.requestlog import RequestRecorder
 from sagebrush.services.base import RequestContext, Runtime
 from sagebrush.services.registry import ProviderRegistry
 from sagebrush.services.sts.provider import session_secret
@@ -68,10 +69,13 @@ class AwsGateway:
         self.registry = registry
         self.router = Router(runtime.catalog)
         self._protocols: dict[tuple[str, str], Protocol] = {}
+        # Every finished request is counted (GET /metrics) and, when it failed, logged.
+        self.recorder = RequestRecorder(access_log=runtime.settings.access_log)
         self.invocations = InvocationHandler(
             runtime,
             self._protocol("sagemaker-runtime", "rest-json"),
             runtime.catalog.operation("sagemaker-runtime", "InvokeEndpoint"),
+            self.recorder,
         )
 
     def takes_invocation(self, scope: Scope) -> bool:
@@ -86,29 +90,45 @@ class AwsGateway:
         request = _http_request(scope, receive)
         request_id = str(uuid.uuid4())
         route: Route | None = None
+        scope_service: str | None = None
+        failure: AwsError | None = None
         try:
             info = parse_credentials(request)
             scope_service = info.service if info else None
-            if scope_service and scope_service not in self.runtime.catalog.signing_names:
-                raise AwsError(
-                    "NotImplemented",
-                    f"Sagebrush does not serve the AWS service {scope_service}.",
-                    501,
-                    sender_fault=False,
-                )
+            # A service Sagebrush does not serve routes to its own model: refused in its
+            # protocol, naming the operation.
             route = await self.router.resolve(request, scope_service)
+            if not route.served:
+                raise self._refusal(route)
             if self.runtime.settings.verify_signatures:
                 await self._authenticate(request, route, info)
             response = await self._handle(request, route, info, request_id)
         except AwsError as error:
-            response = self._error(request, route, error, request_id)
+            failure = error
+            response = self._error(request, route, scope_service, error, request_id)
         except Exception:
             log.exception("request %s failed: %s %s", request_id, request.method, request.raw_path)
-            response = self._error(request, route, internal_error(request_id), request_id)
+            failure = internal_error(request_id)
+            response = self._error(request, route, scope_service, failure, request_id)
         # Server-Timing tells clients and benchmarks how long the server itself took.
         elapsed_ms = (time.perf_counter() - started) * 1000
         response.set_header("Server-Timing", f"app;dur={elapsed_ms:.3f}")
-        await _send(response, send, head=request.method == "HEAD")
+        sent = 0
+        try:
+            sent = await _send(response, send, head=request.method == "HEAD")
+        finally:
+            self.recorder.finished(
+                method=request.method,
+                path=request.raw_path,
+                service=route.service if route else None,
+                operation=route.operation.name if route else None,
+                status=response.status,
+                error=failure,
+                request_id=request_id,
+                seconds=time.perf_counter() - started,
+                sent=sent,
+                client=request.client_host,
+            )
 
     async def _handle(
         self, request: HttpRequest, route: Route, info: SigV4Info | None, request_id: str
@@ -170,24 +190,29 @@ class AwsGateway:
             self._protocols[key] = found
         return found
 
+    def _refusal(self, route: Route) -> AwsError:
+        """NotImplemented for an unserved route: its service, or its protocol (CBOR)."""
+        if not self.runtime.catalog.serves(route.service):
+            return not_served(route.service, route.operation.name)
+        spoken = [p for p in self.runtime.catalog.info(route.service).protocols if p in WIRE]
+        return not_served_over(route.service, route.protocol, route.operation.name, spoken)
+
     def _error(
-        self, request: HttpRequest, route: Route | None, error: AwsError, request_id: str
+        self,
+        request: HttpRequest,
+        route: Route | None,
+        scope_service: str | None,
+        error: AwsError,
+        request_id: str,
     ) -> HttpResponse:
-        service, name = (route.service, route.protocol) if route else _guess_protocol(request)
+        """``error`` in the protocol of the request: its route's, else the one the request
+        speaks for a service signed with its scope (never S3's XML to a JSON client)."""
+        if route is not None:
+            service, name = route.service, route.protocol
+        else:
+            service, name = self.router.error_wire(request, scope_service)
         operation: OperationModel | None = route.operation if route else None
         return self._protocol(service, name).serialize_error(error, operation, request_id)
-
-
-def _guess_protocol(request: HttpRequest) -> tuple[str, str]:
-    """The protocol to render an error in when the request could not be routed."""
-    if "x-amz-target" in request.headers:
-        return "sagemaker", "json"
-    content_type = request.headers.get("content-type", "")
-    if content_type.startswith("application/x-www-form-urlencoded"):
-        return "sts", "query"
-    if request.raw_path.startswith("/endpoints/"):
-        return "sagemaker-runtime", "rest-json"
-    return "s3", "rest-xml"
 
 
 def _http_request(scope: Scope, receive: Receive) -> HttpRequest:
@@ -223,7 +248,8 @@ def _is_form_post(method: str, headers: Headers) -> bool:
     return method == "POST" and content_type.startswith("application/x-www-form-urlencoded")
 
 
-async def _send(response: HttpResponse, send: Send, *, head: bool) -> None:
+async def _send(response: HttpResponse, send: Send, *, head: bool) -> int:
+    """Send the response; the number of body bytes sent."""
     body = response.body
     headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
     has_length = any(k == b"content-length" for k, _ in headers)
@@ -232,12 +258,15 @@ async def _send(response: HttpResponse, send: Send, *, head: bool) -> None:
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     if head or isinstance(body, bytes):
         await send({"type": "http.response.body", "body": b"" if head else body})
-        return
+        return 0 if head or not isinstance(body, bytes) else len(body)
+    sent = 0
     try:
         async for chunk in body:
             if chunk:
+                sent += len(chunk)
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b""})
+        return sent
     finally:
         # A client that hangs up mid-download must not keep the stream (and the blob it
         # pins) alive until garbage collection.

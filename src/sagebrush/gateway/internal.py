@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import time
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from sagebrush import __version__
+from sagebrush.gateway.status import snapshot
 from sagebrush.services.base import Runtime
 
 
@@ -24,19 +26,7 @@ async def health(request: Request) -> JSONResponse:
 
 
 async def status(request: Request) -> JSONResponse:
+    """What the server holds and runs (``sagebrush status``): gathered on a worker thread,
+    since it queries the database, reads ``/proc`` and walks the home's directories."""
     runtime: Runtime = request.app.state.runtime
-    settings = runtime.settings
-    usage = runtime.objects.usage()
-    return JSONResponse(
-        {
-            "version": __version__,
-            "uptime_seconds": round(time.time() - runtime.started_at, 3),
-            "home": str(settings.home),
-            "database": runtime.db.engine.url.render_as_string(hide_password=True),
-            "objects_dir": str(settings.objects_dir),
-            "account_id": settings.account_id,
-            "region": settings.region,
-            "signature_verification": settings.verify_signatures,
-            "s3": {"buckets": usage.buckets, "objects": usage.objects, "bytes": usage.bytes},
-        }
-    )
+    return JSONResponse(await run_in_threadpool(snapshot, runtime))

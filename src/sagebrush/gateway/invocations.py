@@ -23,6 +23,7 @@ from starlette.types import Receive, Scope, Send
 
 from sagebrush.aws.errors import AwsError, internal_error
 from sagebrush.aws.protocols import Protocol
+from sagebrush.gateway.requestlog import RequestRecorder
 from sagebrush.jobs.endpoints.errors import InvocationError
 from sagebrush.jobs.endpoints.router import MAX_PAYLOAD, Request, Router
 from sagebrush.services.base import Runtime
@@ -56,10 +57,17 @@ def is_invocation(scope: Scope) -> bool:
 
 
 class InvocationHandler:
-    def __init__(self, runtime: Runtime, protocol: Protocol, operation: OperationModel) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        protocol: Protocol,
+        operation: OperationModel,
+        recorder: RequestRecorder | None = None,
+    ) -> None:
         self.runtime = runtime
         self.protocol = protocol
         self.operation = operation
+        self.recorder = recorder or RequestRecorder()
         self.account_id = runtime.settings.account_id
         self.region = runtime.settings.region
 
@@ -72,19 +80,36 @@ class InvocationHandler:
         started = time.perf_counter()
         # A version-4 UUID from the process's PRNG: os.urandom is a syscall per request.
         request_id = str(uuid.UUID(int=random.getrandbits(128), version=4))
+        failure: AwsError | None = None
         try:
             status, headers, body = await self._invoke(scope, receive)
             headers.append((b"x-amzn-requestid", request_id.encode()))
         except AwsError as error:
+            failure = error
             status, headers, body = self._error(error, request_id)
         except Exception:
             log.exception("request %s failed: InvokeEndpoint", request_id)
-            status, headers, body = self._error(internal_error(request_id), request_id)
+            failure = internal_error(request_id)
+            status, headers, body = self._error(failure, request_id)
         elapsed_ms = (time.perf_counter() - started) * 1000
         headers.append((b"server-timing", f"app;dur={elapsed_ms:.3f}".encode()))
         headers.append((b"content-length", str(len(body)).encode()))
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        try:
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+        finally:
+            self.recorder.finished(
+                method="POST",
+                path=scope["path"],
+                service="sagemaker-runtime",
+                operation="InvokeEndpoint",
+                status=status,
+                error=failure,
+                request_id=request_id,
+                seconds=time.perf_counter() - started,
+                sent=len(body),
+                client=_client(scope) if self.recorder.access_log else "",
+            )
 
     async def _invoke(
         self, scope: Scope, receive: Receive
@@ -144,6 +169,11 @@ class InvocationHandler:
         body = response.body
         assert isinstance(body, bytes)
         return response.status, headers, body
+
+
+def _client(scope: Scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else ""
 
 
 async def _read(receive: Receive) -> bytes:

@@ -2,7 +2,8 @@
 
 A resource kind's :class:`Lifecycle` names its statuses with SageMaker's own values and
 lists which status may follow which. :func:`transition` checks that table, stamps the time,
-persists and appends an event; nothing else assigns a status.
+persists and appends an event; nothing else assigns a status. It also writes the server
+log's line for every change (INFO; WARNING with the FailureReason when one is recorded).
 """
 
 from __future__ import annotations
@@ -17,8 +18,50 @@ from sagebrush.state.resources import Resource, ResourceMissing, ResourceStore
 log = logging.getLogger(__name__)
 
 
+# Resource kinds as the server log names them; other kinds (models, endpoint
+# configurations) have no lifecycle worth a line.
+_LOG_NAMES = {
+    "TrainingJob": "training job",
+    "TransformJob": "transform job",
+    "HyperParameterTuningJob": "tuning job",
+    "endpoint": "endpoint",
+}
+
+
 class IllegalTransition(Exception):
     pass
+
+
+def log_created(resource: Resource) -> None:
+    """The server log's line for a new job or endpoint."""
+    name = _LOG_NAMES.get(resource.kind)
+    if name is not None:
+        log.info("%s %s: created %s", name, resource.name, _status(resource))
+
+
+def _status(resource: Resource) -> str:
+    secondary = resource.secondary_status
+    if secondary is None or secondary == resource.status:
+        return resource.status
+    return f"{resource.status}/{secondary}"
+
+
+def _log_change(
+    lifecycle: Lifecycle, before: Resource, after: Resource, facts: Mapping[str, Any] | None
+) -> None:
+    name = _LOG_NAMES.get(lifecycle.kind, lifecycle.kind)
+    line = f"{name} {after.name}: {_status(before)} -> {_status(after)}"
+    if after.status_message:
+        line += f" ({after.status_message})"
+    # A FailureReason recorded with this change: a failed job or endpoint, or an update
+    # that failed and left the endpoint in service on its old fleet.
+    reason = str((facts or {}).get("failure_reason") or "")
+    if reason and reason not in after.status_message:
+        line += f"; FailureReason: {reason}"
+    if reason or after.status == "Failed":
+        log.warning("%s", line)
+    else:
+        log.info("%s", line)
 
 
 @dataclass(frozen=True)
@@ -59,7 +102,7 @@ def transition(
     if current is None or to not in lifecycle.allowed.get(current, frozenset()):
         raise IllegalTransition(f"{lifecycle.kind} {resource.name}: {current} -> {to}")
     final = lifecycle.is_final(to)
-    return store.change(
+    moved = store.change(
         resource.id,
         expect_secondary=[current],
         now=now,
@@ -71,6 +114,9 @@ def transition(
         ended=now if final else None,
         event=True,
     )
+    if moved is not None:
+        _log_change(lifecycle, resource, moved, facts)
+    return moved
 
 
 def transition_latest(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from sagebrush.aws.http import HttpRequest
 from sagebrush.aws.models import ServiceCatalog
@@ -71,3 +71,8 @@ class Provider:
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
+
+    def derived(self, operation: str) -> Callable[..., Any] | None:
+        """A handler derived from the model for an operation no method implements, called
+        like a method (``ctx`` and every input member); None answers NotImplemented."""
+        return None

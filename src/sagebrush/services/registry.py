@@ -1,4 +1,5 @@
-"""Dispatch an operation to its provider method, or answer the uniform not-implemented error."""
+"""Dispatch an operation to its provider method (or the handler the provider derives from the
+model, ``Provider.derived``), else answer the uniform not-implemented error."""
 
 from __future__ import annotations
 
@@ -73,6 +74,8 @@ class ProviderRegistry:
         if key not in self._handlers:
             provider = self.provider(service)
             method = getattr(provider, xform_name(operation), None) if provider else None
+            if not callable(method) and provider is not None:
+                method = provider.derived(operation)
             self._handlers[key] = _describe(method) if callable(method) else None
         return self._handlers[key]
 

@@ -224,6 +224,17 @@ class ResourceStore:
             query.offset + query.limit if more else None,
         )
 
+    def count_by_status(self) -> list[tuple[str, str, int]]:
+        """``(kind, status, count)`` over every account and region: one GROUP BY, no record
+        read (for ``GET /metrics``, computed at every scrape, and ``sagebrush status``)."""
+        with self._db.session() as s:
+            rows = s.execute(
+                select(ResourceRow.kind, ResourceRow.status, func.count())
+                .group_by(ResourceRow.kind, ResourceRow.status)
+                .order_by(ResourceRow.kind, ResourceRow.status)
+            )
+            return [(kind, status, int(count)) for kind, status, count in rows]
+
     def events(self, resource_id: int) -> list[Event]:
         with self._db.session() as s:
             rows = s.scalars(

@@ -1,5 +1,8 @@
 """Loaded into client subprocesses by the offline tests: any network use beyond loopback is
-recorded in $SAGEBRUSH_TEST_NETLOG and fails, as it would on a machine with no network."""
+recorded in $SAGEBRUSH_TEST_NETLOG and fails, as it would on a machine with no network.
+
+Then it runs the next ``sitecustomize`` on ``sys.path`` (``sagebrush env``'s, which installs
+the sagemaker SDK accelerator), as Python would have without this one."""
 
 from __future__ import annotations
 
@@ -41,3 +44,20 @@ def connect(self, address):  # type: ignore[no-untyped-def]
 
 socket.getaddrinfo = getaddrinfo
 socket.socket.connect = connect  # type: ignore[method-assign]
+
+
+def _run_next_sitecustomize() -> None:
+    import importlib.machinery
+    import importlib.util
+    import sys
+
+    here = os.path.realpath(os.path.dirname(os.path.abspath(__file__)))  # noqa: PTH100, PTH120
+    paths = [os.path.realpath(p or os.curdir) for p in sys.path]
+    after = sys.path[paths.index(here) + 1 :] if here in paths else sys.path
+    entries = [p for p in after if os.path.realpath(p or os.curdir) != here]
+    spec = importlib.machinery.PathFinder.find_spec("sitecustomize", entries)
+    if spec is not None and spec.loader is not None:
+        spec.loader.exec_module(importlib.util.module_from_spec(spec))
+
+
+_run_next_sitecustomize()

@@ -16,12 +16,36 @@ from botocore.model import OperationModel, ServiceModel
 from sagebrush.aws.errors import AwsError
 from sagebrush.aws.http import HttpRequest, HttpResponse, OperationResult
 
+# The protocols Sagebrush serves operations in; it answers only errors in the others
+# (``foreign``), for services it does not serve.
+WIRE = ("json", "query", "rest-json", "rest-xml")
+
 
 class Protocol(ABC):
     name: str
+    request_id_header: str = "x-amzn-RequestId"
 
     def __init__(self, service: ServiceModel) -> None:
         self.service = service
+
+    def add_request_id(self, response: HttpResponse, request_id: str) -> None:
+        response.set_header(self.request_id_header, request_id)
+
+    def finish_error(
+        self, response: HttpResponse, error: AwsError, request_id: str
+    ) -> HttpResponse:
+        """The end of every ``serialize_error``: the error's own headers, the request id."""
+        for name, value in error.headers.items():
+            response.set_header(name, value)
+        self.add_request_id(response, request_id)
+        return response
+
+    def add_query_error(self, response: HttpResponse, error: AwsError) -> None:
+        """Services that moved from the query protocol (CloudWatch) still promise clients the
+        query-era code and fault type, in ``x-amzn-query-error``."""
+        if self.service.metadata.get("awsQueryCompatible") is not None:
+            fault = "Sender" if error.sender_fault else "Receiver"
+            response.headers.append(("x-amzn-query-error", f"{error.code};{fault}"))
 
     @abstractmethod
     async def parse_request(
@@ -52,6 +76,7 @@ class Protocol(ABC):
 
 def protocol_for(service: ServiceModel, name: str | None = None) -> Protocol:
     """The protocol implementation for a service (``name`` overrides the model's default)."""
+    from sagebrush.aws.protocols.foreign import Ec2Protocol, RpcV2CborProtocol
     from sagebrush.aws.protocols.json import JsonProtocol
     from sagebrush.aws.protocols.query import QueryProtocol
     from sagebrush.aws.protocols.rest_json import RestJsonProtocol
@@ -62,5 +87,8 @@ def protocol_for(service: ServiceModel, name: str | None = None) -> Protocol:
         "query": QueryProtocol,
         "rest-json": RestJsonProtocol,
         "rest-xml": RestXmlProtocol,
+        # Only errors are answered in these (services Sagebrush does not serve).
+        "ec2": Ec2Protocol,
+        "smithy-rpc-v2-cbor": RpcV2CborProtocol,
     }
     return classes[name or service.protocol](service)

@@ -30,7 +30,6 @@ class RestProtocol(Protocol):
     """A REST protocol; the body codec and the error format are the subclass's."""
 
     body_content_type: str = "application/json"
-    request_id_header: str = "x-amzn-RequestId"
 
     # -- requests ------------------------------------------------------------------------
 
@@ -166,9 +165,6 @@ class RestProtocol(Protocol):
         self, operation: OperationModel, member: Shape, name: str, value: Any
     ) -> bytes:
         """The body for a structure payload member."""
-
-    def add_request_id(self, response: HttpResponse, request_id: str) -> None:
-        response.set_header(self.request_id_header, request_id)
 
 
 # -- bound members ---------------------------------------------------------------------

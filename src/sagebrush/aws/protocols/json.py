@@ -18,8 +18,6 @@ from sagebrush.aws.protocols import _json_codec as codec
 from sagebrush.aws.protocols._result import apply_extras, split_result
 from sagebrush.aws.protocols._values import ValueProblem
 
-REQUEST_ID_HEADER = "x-amzn-RequestId"
-
 
 class JsonProtocol(Protocol):
     name = "json"
@@ -55,7 +53,7 @@ class JsonProtocol(Protocol):
         response = HttpResponse(body=codec.dump_body(document))
         response.headers.append(("Content-Type", self.content_type))
         response.status = apply_extras(outcome, response.status, response.headers)
-        response.set_header(REQUEST_ID_HEADER, request_id)
+        self.add_request_id(response, request_id)
         return response
 
     def serialize_error(
@@ -67,12 +65,5 @@ class JsonProtocol(Protocol):
         response = HttpResponse(status=error.status, body=codec.dump_body(document))
         response.headers.append(("Content-Type", self.content_type))
         response.headers.append(("x-amzn-ErrorType", error.code))
-        if self.service.metadata.get("awsQueryCompatible") is not None:
-            # Services that moved from query to JSON (CloudWatch) still promise clients the
-            # query-era code and fault type through this header.
-            fault = "Sender" if error.sender_fault else "Receiver"
-            response.headers.append(("x-amzn-query-error", f"{error.code};{fault}"))
-        for name, value in error.headers.items():
-            response.set_header(name, value)
-        response.set_header(REQUEST_ID_HEADER, request_id)
-        return response
+        self.add_query_error(response, error)
+        return self.finish_error(response, error, request_id)

@@ -20,7 +20,6 @@ from sagebrush.aws.protocols import _xml as xml
 from sagebrush.aws.protocols._result import apply_extras, field_text, split_result
 from sagebrush.aws.protocols._values import ValueProblem, scalar_from_text
 
-REQUEST_ID_HEADER = "x-amzn-RequestId"
 CONTENT_TYPE = "text/xml"
 
 
@@ -66,7 +65,7 @@ class QueryProtocol(Protocol):
         response = HttpResponse(body=xml.to_bytes(root))
         response.headers.append(("Content-Type", CONTENT_TYPE))
         response.status = apply_extras(outcome, response.status, response.headers)
-        response.set_header(REQUEST_ID_HEADER, request_id)
+        self.add_request_id(response, request_id)
         return response
 
     def serialize_error(
@@ -83,10 +82,7 @@ class QueryProtocol(Protocol):
         ET.SubElement(root, "RequestId").text = request_id
         response = HttpResponse(status=error.status, body=xml.to_bytes(root))
         response.headers.append(("Content-Type", CONTENT_TYPE))
-        for name, value in error.headers.items():
-            response.set_header(name, value)
-        response.set_header(REQUEST_ID_HEADER, request_id)
-        return response
+        return self.finish_error(response, error, request_id)
 
     def _element(self, name: str) -> ET.Element:
         root = ET.Element(name)

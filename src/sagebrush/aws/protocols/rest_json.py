@@ -58,7 +58,4 @@ class RestJsonProtocol(RestProtocol):
             if value is not None and member.serialization.get("location") == "header":
                 wire = str(member.serialization.get("name", name))
                 response.headers.append((wire, header_text(member, value)))
-        for name, value in error.headers.items():
-            response.set_header(name, value)
-        self.add_request_id(response, request_id)
-        return response
+        return self.finish_error(response, error, request_id)

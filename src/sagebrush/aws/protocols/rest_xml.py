@@ -155,10 +155,7 @@ class RestXmlProtocol(RestProtocol):
             ET.SubElement(root, "HostId").text = host_id(request_id)
             response.body = xml.to_bytes(root)
             response.headers.append(("Content-Type", self.body_content_type))
-        for name, value in error.headers.items():
-            response.set_header(name, value)
-        self.add_request_id(response, request_id)
-        return response
+        return self.finish_error(response, error, request_id)
 
 
 def host_id(request_id: str) -> str:

@@ -30,6 +30,8 @@ from sagebrush.jobs.endpoints.invocation_metrics import InvocationMetrics
 from sagebrush.jobs.endpoints.live import (
     LiveEndpoint,
     capture_of,
+    live_counts,
+    live_view,
     routing_table,
     variant_facts,
 )
@@ -90,6 +92,17 @@ class EndpointController:
 
     def wake(self) -> None:
         self._wake.set()
+
+    def live_counts(self) -> list[tuple[str, str, int, int]]:
+        """``(endpoint, variant, instances, model-server processes)`` running now."""
+        with self._lock:
+            return live_counts(list(self._live.values()))
+
+    def live_view(self) -> dict[int, list[dict[str, Any]]]:
+        """Every endpoint's running variants and instances, by record id (a copy)."""
+        with self._lock:
+            alive = self.ctx.launcher.alive
+            return {rid: live_view(live, alive) for rid, live in self._live.items()}
 
     def close(self) -> None:
         """Stop the loop and every model server (a server that stops cleanly leaves no
@@ -326,7 +339,8 @@ class EndpointController:
         self._kill_recorded(record)
         self.capture.flush()
         with contextlib.suppress(ResourceMissing):
-            self.ctx.store.delete(record.id)
+            if self.ctx.store.delete(record.id):
+                log.info("endpoint %s: Deleting -> deleted", record.name)
 
     def _adopt(self, record: Resource) -> None:
         """After a restart: take over the instances still running, replace the rest."""

@@ -15,6 +15,9 @@ logarithmic buckets 1/16 of a doubling wide (about 4.4 %, roughly two significan
 and each bucket is published as the mean of its values with their count, plus the exact
 minimum and maximum as values of their own. So Sum, SampleCount, Average, Minimum and
 Maximum are exact, and a percentile is off by at most one bucket's width.
+
+It also keeps running totals per endpoint and variant (invocations, and failures by the
+container's answer) for the operator's Prometheus metrics: a list increment per call.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from typing import NamedTuple
 from sagebrush.jobs.endpoints._batches import BatchWriter
 from sagebrush.state.metrics import NO_UNIT, Datapoint, Dimensions, MetricStore, dimensions
 
-__all__ = ["ENDPOINTS_NAMESPACE", "NAMESPACE", "InvocationMetrics"]
+__all__ = ["ENDPOINTS_NAMESPACE", "ERROR_CLASSES", "NAMESPACE", "InvocationMetrics"]
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +39,8 @@ NAMESPACE = "AWS/SageMaker"
 ENDPOINTS_NAMESPACE = "/aws/sagemaker/Endpoints"
 MICROSECONDS = "Microseconds"
 BUCKETS_PER_DOUBLING = 16
+# How an invocation failed, by the container's answer (the running totals' error labels).
+ERROR_CLASSES = ("4xx", "5xx", "none", "other")
 WARN_EVERY = 60.0
 
 
@@ -135,6 +140,17 @@ class _Histogram:
         return tuple(values), tuple(counts)
 
 
+def _error_class(status: int | None) -> int:
+    """The index in :data:`ERROR_CLASSES` of a container's answer that was not 2xx."""
+    if status is None:
+        return 2
+    if 400 <= status < 500:
+        return 0
+    if 500 <= status < 600:
+        return 1
+    return 3
+
+
 def _bucket(value: float) -> int:
     if value <= 0:
         return -(1 << 30)
@@ -164,6 +180,9 @@ class InvocationMetrics(BatchWriter["_Invocation | _MultiModel"]):
         self._metrics = metrics
         self._clock = clock
         self._last_warning = -math.inf
+        # Running totals since start, per (endpoint, variant): [invocations, then errors by
+        # the container's answer: 4xx, 5xx, none, other]. Read by the operator's /metrics.
+        self._totals: dict[tuple[str, str], list[int]] = {}
 
     # --- the request path -------------------------------------------------------------------
 
@@ -185,6 +204,12 @@ class InvocationMetrics(BatchWriter["_Invocation | _MultiModel"]):
         ``status`` is the container's HTTP status, None when it gave no answer (socket
         error, timeout); ``containers`` are a pipeline's (ContainerName, latency µs).
         """
+        totals = self._totals.get((endpoint, variant))
+        if totals is None:
+            totals = self._totals[(endpoint, variant)] = [0] * (1 + len(ERROR_CLASSES))
+        totals[0] += 1
+        if status is None or not 200 <= status < 300:
+            totals[1 + _error_class(status)] += 1
         self._push(
             _Invocation(
                 account_id,
@@ -230,6 +255,17 @@ class InvocationMetrics(BatchWriter["_Invocation | _MultiModel"]):
                 loaded_model_count,
             )
         )
+
+    def totals(self) -> list[tuple[str, str, int, dict[str, int]]]:
+        """``(endpoint, variant, invocations, {error class: count})`` since the server
+        started; error classes are :data:`ERROR_CLASSES` (the container's answer: 4xx, 5xx,
+        none at all, anything else that is not 2xx). Safe to call from any thread."""
+        out = []
+        for (endpoint, variant), running in list(self._totals.items()):
+            counts = list(running)
+            errors = dict(zip(ERROR_CLASSES, counts[1:], strict=True))
+            out.append((endpoint, variant, counts[0], errors))
+        return out
 
     def _push(self, event: _Invocation | _MultiModel) -> None:
         self._offer(event)

@@ -8,10 +8,12 @@ with the share of traffic it gets. The controller changes it under its lock and 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sagebrush.compute import Handle
 from sagebrush.jobs.endpoints.capture import CaptureConfig
 from sagebrush.jobs.endpoints.fleet import Instance, StagedContainer
 from sagebrush.jobs.endpoints.multi_model import MultiModelSet
@@ -49,6 +51,50 @@ class LiveEndpoint:
 
     def everything(self) -> list[LiveVariant]:
         return [*self.variants, *(self.green or [])]
+
+
+def live_counts(lives: Iterable[LiveEndpoint]) -> list[tuple[str, str, int, int]]:
+    """``(endpoint, variant, instances, processes)`` for every variant of every fleet that
+    runs now (a blue/green update's two fleets add up; a shadow variant counts too)."""
+    counts: dict[tuple[str, str], list[int]] = {}
+    for live in lives:
+        for variant in live.everything():
+            tally = counts.setdefault((live.key[2], variant.name), [0, 0])
+            tally[0] += len(variant.instances)
+            tally[1] += sum(len(i.processes) for i in variant.instances)
+    return [(endpoint, variant, n, p) for (endpoint, variant), (n, p) in counts.items()]
+
+
+def live_view(live: LiveEndpoint, alive: Callable[[Handle], bool]) -> list[dict[str, Any]]:
+    """An endpoint's variants as they run now, as plain data for ``sagebrush status``: each
+    fleet's variant with its desired count and its instances (in-flight requests, and one
+    process per container: host name, pid, port, whether it is alive)."""
+    return [
+        {
+            "variant": variant.name,
+            "fleet": variant.fleet,
+            "shadow": variant.plan.shadow,
+            "desired_instance_count": variant.desired_count,
+            "instances": [
+                {
+                    "id": instance.id,
+                    "inflight": instance.inflight,
+                    "retired": instance.retired,
+                    "processes": [
+                        {
+                            "container": p.hostname,
+                            "pid": p.handle.pid,
+                            "port": p.port,
+                            "alive": alive(p.handle),
+                        }
+                        for p in instance.processes
+                    ],
+                }
+                for instance in list(variant.instances)
+            ],
+        }
+        for variant in live.everything()
+    ]
 
 
 def capture_of(config: dict[str, Any]) -> CaptureConfig | None:

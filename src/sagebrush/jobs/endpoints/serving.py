@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from sagebrush.algorithms import IMPLEMENTED
+from sagebrush.container.archives import extract_all
 from sagebrush.container.images import BUILTIN, LOCAL_IMAGE, SCRIPT, resolve_serving_image
 from sagebrush.container.isolation import namespace_supported, wrap
 from sagebrush.container.training import _venv
@@ -158,7 +159,7 @@ def stage_model(objects: ObjectStore, url: str, cache_dir: Path) -> Path:
         if tarfile.is_tarfile(download):
             try:
                 with tarfile.open(download) as tar:
-                    tar.extractall(unpacked, filter="data")
+                    extract_all(tar, unpacked)
             except (tarfile.TarError, OSError) as exc:
                 raise StagingError(f"Failed to extract model data archive {url}: {exc}") from None
         else:
@@ -210,7 +211,7 @@ def stage_code(objects: ObjectStore, environment: Mapping[str, str], dest: Path)
         ) from None
     try:
         with tarfile.open(tarball) as tar:
-            tar.extractall(dest, filter="data")
+            extract_all(tar, dest)
     except (tarfile.TarError, OSError) as exc:
         raise StagingError(f"SAGEMAKER_SUBMIT_DIRECTORY {submit} is not a tar.gz: {exc}") from None
     finally:

@@ -42,6 +42,19 @@ class TrainingController(ReconcileLoop):
         # its children.
         self.listeners: list[Callable[[], None]] = []
 
+    def running_instances(self) -> list[tuple[str, int]]:
+        """``(job, instance processes running)`` of every job with a run in this process."""
+        # No lock: a reconcile pass holds it for its database work; a copy is atomic.
+        runs = list(self.runs.values())
+        return [(run.job.name, run.running) for run in runs if run.running]
+
+    def instance_pids(self) -> list[tuple[str, list[int]]]:
+        """``(job, pids of its instance processes alive now)`` for ``sagebrush status``."""
+        runs = list(self.runs.values())  # no lock, as above
+        alive = self.ctx.launcher.alive
+        found = [(run.job.name, [h.pid for h in run.handles if alive(h)]) for run in runs]
+        return [(name, pids) for name, pids in found if pids]
+
     def close(self, timeout: float = 5.0) -> None:
         """Stop reconciling. Running instances are left running: the next server adopts them."""
         self._stop_loop(timeout)

@@ -21,6 +21,7 @@ from typing import Any
 
 from sagebrush.compute import Handle, LaunchSpec
 from sagebrush.compute.base import UNKNOWN_EXIT
+from sagebrush.container.archives import extract_all
 from sagebrush.container.images import ImageRuntime
 from sagebrush.container.training.environment import instance_environment
 from sagebrush.container.training.launch import build_command
@@ -72,6 +73,8 @@ class TrainingRun:
         self.report = report
         self.adopt = adopt
         self.instance_count = len(plans)
+        # Instance processes launched whose exit has not been seen yet (for /metrics).
+        self.running = 0
         self.stop_event = threading.Event()
         self.done = threading.Event()
         self._handles: list[Handle] = []
@@ -90,6 +93,11 @@ class TrainingRun:
 
     def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
+
+    @property
+    def handles(self) -> tuple[Handle, ...]:
+        """The instances launched (or adopted) so far, for ``sagebrush status``."""
+        return tuple(self._handles)
 
     # --- the job ------------------------------------------------------------------------------
 
@@ -167,7 +175,7 @@ class TrainingRun:
         code = plan.root / "code"
         try:
             with tarfile.open(tarball) as tar:
-                tar.extractall(code, filter="data")
+                extract_all(tar, code)
         except (tarfile.TarError, OSError) as exc:
             raise JobFailure(
                 f"ClientError: sagemaker_submit_directory {uri} is not a readable "
@@ -229,6 +237,7 @@ class TrainingRun:
             )
         )
         self._handles.append(handle)
+        self.running = len(self._handles)
         self._make_pumps(
             [*[p.stream for p in self._pumps], stream], [*[p.offset for p in self._pumps], 0]
         )
@@ -275,6 +284,7 @@ class TrainingRun:
             for i, handle in enumerate(self._handles):
                 if codes[i] is None:
                     codes[i] = self._exit_code(self.plans[i], self.ctx.launcher.poll(handle))
+            self.running = codes.count(None)
             if self._pump():
                 # Stored with each batch, so an adopting server neither repeats nor skips.
                 self._record(log_offsets=[p.consumed for p in self._pumps])
@@ -428,6 +438,7 @@ class TrainingRun:
             self.job = updated
 
     def _cleanup_processes(self) -> None:
+        self.running = 0
         for feeder in self._feeders:
             feeder.stop()
         for handle in self._handles:

@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from sagebrush.jobs.lifecycle import log_created
 from sagebrush.jobs.training.status import KIND, TrainingJobStatus
 from sagebrush.jobs.training.status import SecondaryStatus as S
 from sagebrush.state.resources import Resource, ResourceStore
@@ -23,7 +24,7 @@ def submit(
 ) -> Resource:
     """Store the job, ``Starting``; the training controller admits it when woken. Raises
     :class:`~sagebrush.state.resources.ResourceExists` for a name already taken."""
-    return store.create(
+    job = store.create(
         kind=KIND,
         account_id=account_id,
         region=region,
@@ -36,3 +37,5 @@ def submit(
         now=now,
         tags=tags,
     )
+    log_created(job)
+    return job

@@ -30,6 +30,24 @@ class TransformController(ReconcileLoop):
         self.runs: dict[int, TransformRun] = {}
         self._lock = threading.Lock()
 
+    def live_counts(self) -> list[tuple[str, int, int]]:
+        """``(job, instances, model-server processes)`` of the runs whose instances are up."""
+        with self._lock:
+            runs = list(self.runs.values())
+        live = [(run.job.name, list(run.instances)) for run in runs if not run.stopped]
+        return [(n, len(i), sum(len(x.processes) for x in i)) for n, i in live if i]
+
+    def instance_pids(self) -> list[tuple[str, list[int]]]:
+        """``(job, pids of its model servers alive now)`` for ``sagebrush status``."""
+        with self._lock:
+            runs = list(self.runs.values())
+        alive = self.ctx.launcher.alive
+        found = [
+            (run.job.name, [p.handle for i in run.instances for p in i.processes]) for run in runs
+        ]
+        live = [(name, [h.pid for h in handles if alive(h)]) for name, handles in found]
+        return [(name, pids) for name, pids in live if pids]
+
     def close(self, timeout: float = 10.0) -> None:
         """Stop every run (their instances with them) and the loop."""
         self._closing.set()

@@ -90,6 +90,7 @@ class TransformRun:
         self.finish = finish
         self.stop_requested = threading.Event()
         self.instances: list[Instance] = []
+        self.stopped = False  # the instances were stopped (for /metrics)
         self.pumps: list[LogPump] = []
         self.written: list[str] = []  # .out objects uploaded so far
         self.started = job.created  # what DescribeTransformJob shows as TransformStartTime
@@ -131,6 +132,7 @@ class TransformRun:
             outcome = Outcome("Failed", f"InternalServerError: {type(exc).__name__}: {exc}"[:1024])
         finally:
             fleets.stop_instances(self.ctx.launcher, self.instances, grace=5.0)
+            self.stopped = True
             self._pump(flush=True)
         if self.stop_requested.is_set() and outcome.status != "Failed":
             outcome = Outcome("Stopped", "", outcome.facts)

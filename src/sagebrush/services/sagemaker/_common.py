@@ -12,6 +12,7 @@ from typing import Any
 from botocore import xform_name
 
 from sagebrush.aws.errors import AwsError
+from sagebrush.jobs.lifecycle import log_created
 from sagebrush.services.base import Provider, RequestContext
 from sagebrush.state.resources import Query, Resource, ResourceExists, ResourceStore
 
@@ -40,7 +41,7 @@ class SageMakerBase(Provider):
         """Store a new resource (its spec as plain JSON); ``exists(arn)`` is the error for a
         name already taken."""
         try:
-            return self.resources.create(
+            created = self.resources.create(
                 kind=kind,
                 account_id=ctx.account_id,
                 region=ctx.region,
@@ -56,6 +57,8 @@ class SageMakerBase(Provider):
             )
         except ResourceExists as exc:
             raise exists(exc.arn) from None
+        log_created(created)
+        return created
 
     def request_of(self, ctx: RequestContext, members: dict[str, Any]) -> dict[str, Any]:
         """The request with its member names as on the wire (providers get snake_case)."""

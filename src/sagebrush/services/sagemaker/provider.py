@@ -10,6 +10,7 @@ from sagebrush.services.sagemaker.tags import TagOperations
 from sagebrush.services.sagemaker.training import TrainingOperations
 from sagebrush.services.sagemaker.transform import TransformOperations
 from sagebrush.services.sagemaker.tuning import TuningOperations
+from sagebrush.services.sagemaker.unbuilt import UnbuiltOperations
 
 
 class SageMakerProvider(
@@ -21,5 +22,6 @@ class SageMakerProvider(
     TuningOperations,
     TagOperations,
     SearchOperations,
+    UnbuiltOperations,
 ):
     service = "sagemaker"
